@@ -1,0 +1,2 @@
+// The one translation unit that compiles Boost.Beast for the whole project.
+#include <boost/beast/src.hpp>
