@@ -1,0 +1,80 @@
+#include "core/change_event.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstdio>
+#include <stdexcept>
+
+namespace changefeed::core {
+
+namespace {
+
+// The changefeed namespace for version-5 UUIDs (a fixed random UUID).
+constexpr std::array<unsigned char, 16> k_namespace{0x5b, 0x8e, 0x3c, 0x1d, 0x7a, 0x42, 0x4f, 0x0e,
+                                                    0x9c, 0x61, 0x2d, 0xb4, 0xe8, 0x17, 0x53, 0xa9};
+
+}  // namespace
+
+std::string make_event_id(std::initializer_list<std::string_view> identity) {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) != 1) {
+        EVP_MD_CTX_free(ctx);
+        throw std::runtime_error("SHA-1 unavailable");
+    }
+    EVP_DigestUpdate(ctx, k_namespace.data(), k_namespace.size());
+    bool first = true;
+    for (std::string_view part : identity) {
+        if (!first) {
+            // Unit separator: parts can never run into each other.
+            EVP_DigestUpdate(ctx, "\x1f", 1);
+        }
+        first = false;
+        EVP_DigestUpdate(ctx, part.data(), part.size());
+    }
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, digest.data(), &len);
+    EVP_MD_CTX_free(ctx);
+    digest[6] = static_cast<unsigned char>((digest[6] & 0x0f) | 0x50);
+    digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);
+    char text[37];
+    std::snprintf(text, sizeof text,
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", digest[0],
+                  digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+                  digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14],
+                  digest[15]);
+    return std::string(text, 36);
+}
+
+boost::json::object to_payload(const change_event& e, std::string_view recorded_at) {
+    boost::json::object o;
+    o["event_id"] = e.event_id;
+    o["source"] = e.source;
+    o["source_kind"] = e.source_kind;
+    o["resource"] = e.resource;
+    o["resource_id"] = e.resource_id;
+    o["operation"] = e.operation;
+    o["occurred_at"] = e.occurred_at;
+    o["recorded_at"] = recorded_at;
+    if (e.changes) {
+        o["changes"] = *e.changes;
+    }
+    if (e.actor) {
+        o["actor"] = *e.actor;
+    }
+    if (e.data) {
+        o["data"] = *e.data;
+    }
+    if (e.snapshot) {
+        o["snapshot"] = true;
+    }
+    o["upstream"] = e.upstream;
+    return o;
+}
+
+bool is_operation(std::string_view op) {
+    return op == "insert" || op == "update" || op == "delete";
+}
+
+}  // namespace changefeed::core

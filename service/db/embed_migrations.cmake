@@ -1,0 +1,11 @@
+# Writes a C++ source holding every migrations/NNNN_name.sql as a raw string, in file-name order.
+file(GLOB files ${DIR}/*.sql)
+list(SORT files)
+set(body "// Generated from migrations/*.sql: do not edit.\n#include \"db/migrations.hpp\"\n\nnamespace changefeed::db {\n\nconst std::vector<migration>& embedded_migrations() {\n    static const std::vector<migration> all{\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} sql)
+  string(APPEND body "        {\"${name}\", R\"__sql__(${sql})__sql__\"},\n")
+endforeach()
+string(APPEND body "    };\n    return all;\n}\n\n}  // namespace changefeed::db\n")
+file(WRITE ${OUT} "${body}")
