@@ -1,0 +1,185 @@
+#include "app/service.hpp"
+
+#include "core/log.hpp"
+#include "db/feed_repository.hpp"
+#include "db/migrations.hpp"
+#include "db/outbox_writer.hpp"
+#include "db/pg_pool.hpp"
+#include "feed/changes_handler.hpp"
+#include "feed/feed_notifier.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <pqxx/pqxx>
+
+namespace changefeed::app {
+
+namespace asio = boost::asio;
+
+struct service::impl {
+    impl(asio::io_context& ioc, app_config cfg)
+        : ioc(ioc), config(std::move(cfg)), pool(config.database_url, config.database_pool_size),
+          writer(ioc.get_executor(), config.database_url), notifier(ioc.get_executor()),
+          retention_timer(ioc), server(ioc.get_executor(), routes, server_options()) {}
+
+    asio::io_context& ioc;
+    app_config config;
+    db::pg_pool pool;
+    db::outbox_writer writer;
+    feed::feed_notifier notifier;
+    asio::steady_timer retention_timer;
+    http::router routes;
+    http::server server;
+    bool stopping = false;
+
+    static http::server_options server_options() {
+        http::server_options o;
+        o.on_complete = [](const http::request& req, const http::response& res,
+                           std::chrono::steady_clock::duration took) {
+            // The path only: query strings can carry secrets (webhook tokens).
+            log::info("http request",
+                      {{"method", req.method},
+                       {"path", req.path},
+                       {"status", res.status},
+                       {"ms", std::chrono::duration<double, std::milli>(took).count()}});
+        };
+        return o;
+    }
+
+    void add_routes() {
+        feed::feed_settings settings{config.feed.tokens, config.feed.max_limit};
+        routes.add("GET", "/changes", feed::changes_handler(pool, notifier, settings));
+        routes.add("GET", "/healthz", [](const http::request&) -> asio::awaitable<http::response> {
+            co_return http::json_response("{\"status\":\"ok\"}");
+        });
+        routes.add("GET", "/readyz", [this](const http::request&) -> asio::awaitable<http::response> {
+            return readyz();
+        });
+        routes.add("GET", "/metrics", [this](const http::request&) -> asio::awaitable<http::response> {
+            return metrics();
+        });
+        routes.add("GET", "/sources", [this](const http::request& req) -> asio::awaitable<http::response> {
+            return sources(req);
+        });
+    }
+
+    asio::awaitable<http::response> readyz() {
+        bool ready = false;
+        try {
+            auto job = [](pqxx::connection_base& c) { return db::migrations_applied(c); };
+            ready = co_await pool.run(std::move(job));
+        } catch (const std::exception& e) {
+            log::warn("readiness check failed", {{"error", e.what()}});
+        }
+        if (!ready) {
+            co_return http::error_response(503, "not_ready",
+                                           "the database is unreachable or not migrated");
+        }
+        co_return http::json_response("{\"status\":\"ready\"}");
+    }
+
+    asio::awaitable<http::response> metrics() {
+        http::response r;
+        r.content_type = "text/plain; version=0.0.4";
+        r.body = "# HELP changefeed_outbox_head_seq Highest seq known to this replica.\n"
+                 "# TYPE changefeed_outbox_head_seq gauge\n"
+                 "changefeed_outbox_head_seq " +
+                 std::to_string(notifier.head()) + "\n";
+        co_return r;
+    }
+
+    asio::awaitable<http::response> sources(const http::request& req) {
+        if (auto denied = feed::check_feed_token(req, config.feed.tokens)) {
+            co_return *denied;
+        }
+        boost::json::array list;
+        for (const auto& s : config.sources) {
+            boost::json::object o;
+            o["name"] = s.name;
+            o["kind"] = s.kind;
+            o["state"] = "disabled";
+            o["checkpoint"] = nullptr;
+            o["last_poll_at"] = nullptr;
+            o["last_success_at"] = nullptr;
+            o["last_error"] = s.enabled ? "this build has no poller for this kind yet" : "";
+            o["next_poll_at"] = nullptr;
+            o["events_total"] = 0;
+            o["requests_total"] = 0;
+            boost::json::array budget;
+            for (const auto& w : s.rate_limit) {
+                budget.push_back({{"limit", w.limit},
+                                  {"window", std::to_string(w.window.count() / 1000) + "s"},
+                                  {"remaining", w.limit},
+                                  {"resets_at", nullptr}});
+            }
+            o["budget"] = std::move(budget);
+            list.push_back(std::move(o));
+        }
+        boost::json::object body{{"sources", std::move(list)}};
+        co_return http::json_response(boost::json::serialize(body));
+    }
+
+    asio::awaitable<void> retention_loop() {
+        if (config.feed.retention.count() == 0) {
+            co_return;
+        }
+        while (!stopping) {
+            try {
+                auto seconds = std::chrono::duration_cast<std::chrono::seconds>(config.feed.retention);
+                auto job = [seconds](pqxx::connection_base& c) { return db::delete_expired(c, seconds); };
+                auto deleted = co_await pool.run(std::move(job));
+                if (deleted > 0) {
+                    log::info("retention deleted old events", {{"events", deleted}});
+                }
+            } catch (const std::exception& e) {
+                log::warn("retention pass failed", {{"error", e.what()}});
+            }
+            retention_timer.expires_after(std::chrono::minutes(1));
+            auto [ec] = co_await retention_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            (void)ec;
+        }
+    }
+};
+
+service::service(asio::io_context& ioc, app_config config)
+    : impl_(std::make_unique<impl>(ioc, std::move(config))) {}
+
+service::~service() = default;
+
+void service::start() {
+    auto applied = db::apply_migrations(impl_->config.database_url);
+    log::info("database ready", {{"migrations_applied", applied.size()}});
+    {
+        auto conn = db::open_connection(impl_->config.database_url);
+        impl_->notifier.notify(db::read_head_seq(*conn));
+    }
+    impl_->writer.on_commit([this](std::int64_t head) { impl_->notifier.notify(head); });
+    impl_->add_routes();
+    impl_->server.listen(impl_->config.listen);
+    impl_->notifier.start_listener(impl_->config.database_url);
+    log::info("listening", {{"address", impl_->config.listen}, {"port", impl_->server.port()}});
+}
+
+asio::awaitable<void> service::run() {
+    using namespace asio::experimental::awaitable_operators;
+    co_await (impl_->server.run() && impl_->writer.run() && impl_->retention_loop());
+    impl_->notifier.stop_listener();
+    impl_->pool.stop();
+}
+
+void service::stop() {
+    impl_->stopping = true;
+    impl_->server.stop();
+    impl_->writer.stop();
+    impl_->retention_timer.cancel();
+}
+
+unsigned short service::port() const { return impl_->server.port(); }
+
+}  // namespace changefeed::app
