@@ -1,0 +1,44 @@
+#include "sources/pennylane/pennylane_spec.hpp"
+
+namespace changefeed::sources::pennylane {
+
+using namespace std::chrono_literals;
+
+kind_spec pennylane_spec() {
+    return {
+        .kind = "pennylane",
+        .knobs =
+            {
+                {.name = "token",
+                 .type = knob_type::secret,
+                 .required = true,
+                 .help = "Company/Firm API token or OAuth2 access token, sent as Bearer"},
+                {.name = "hydrate",
+                 .type = knob_type::boolean,
+                 .default_value = false,
+                 .help = "fetch the current resource state into the event's data"},
+                {.name = "hydrate_chunk",
+                 .type = knob_type::integer,
+                 .default_value = 100,
+                 .help = "ids per hydration request (`in` filter, limit); list endpoints allow 100",
+                 .max_int = 100},
+                {.name = "page_limit",
+                 .type = knob_type::integer,
+                 .default_value = 1000,
+                 .help = "changelog `limit` per page (1..1000)",
+                 .max_int = 1000},
+                {.name = "overlap",
+                 .type = knob_type::duration,
+                 .default_value = duration_default(60s),
+                 .help = "start_date = watermark minus this, when a walk restarts without cursor"},
+            },
+        .default_rate_limit = {{25, 5s}},
+        .default_poll_interval = 60s,
+        .allowed_resources = {"customer_invoices", "supplier_invoices", "customers", "suppliers",
+                              "products", "transactions", "ledger_entry_lines"},
+        .default_resources = {"customer_invoices", "supplier_invoices", "customers", "suppliers",
+                              "products"},
+    };
+}
+
+}  // namespace changefeed::sources::pennylane

@@ -1,0 +1,61 @@
+#include "sources/retailcrm/retailcrm_spec.hpp"
+
+#include "core/time.hpp"
+
+#include <boost/json/string.hpp>
+
+namespace changefeed::sources::retailcrm {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::optional<std::string> check_start_date(const boost::json::object& options) {
+    const auto& v = options.at("start_date");
+    if (v.is_string() && !v.get_string().empty() &&
+        !time::parse_rfc3339(v.get_string(), /*assume_utc=*/true)) {
+        return "start_date: expected \"YYYY-MM-DD HH:MM:SS\"";
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+kind_spec retailcrm_spec() {
+    return {
+        .kind = "retailcrm",
+        .knobs =
+            {
+                {.name = "api_key",
+                 .type = knob_type::secret,
+                 .required = true,
+                 .help = "API key, sent as X-API-KEY"},
+                {.name = "page_limit",
+                 .type = knob_type::integer,
+                 .default_value = 100,
+                 .help = "history `limit` per request",
+                 .allowed_values = {20, 50, 100, 250}},
+                {.name = "start_date",
+                 .type = knob_type::string,
+                 .help =
+                     "bootstrap filter[startDate] (\"YYYY-MM-DD HH:MM:SS\", account time zone); "
+                     "unset: start_from, else the whole history"},
+                {.name = "timezone",
+                 .type = knob_type::string,
+                 .default_value = "UTC",
+                 .help = "the account's time zone, in which history timestamps are written"},
+                {.name = "skip_own_changes",
+                 .type = knob_type::boolean,
+                 .default_value = false,
+                 .help = "drop history records made with our own API key (apiKey.current)"},
+            },
+        .default_rate_limit = {{10, 1s}},
+        .default_poll_interval = 5min,
+        .allowed_resources = {"orders", "customers", "customers_corporate", "orders_packs",
+                              "tasks"},
+        .default_resources = {"orders", "customers", "customers_corporate"},
+        .check = check_start_date,
+    };
+}
+
+}  // namespace changefeed::sources::retailcrm
