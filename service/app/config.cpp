@@ -8,6 +8,7 @@
 #include "sources/registry.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <boost/url/ipv6_address.hpp>
 #include <boost/url/parse.hpp>
@@ -63,8 +64,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 // ` (did you mean "x"?)` when some candidate is close to `word`, else "".
-template <typename Range>
-std::string suggestion(std::string_view word, const Range& candidates) {
+template <typename Range> std::string suggestion(std::string_view word, const Range& candidates) {
     std::string_view best;
     std::size_t best_distance = std::numeric_limits<std::size_t>::max();
     for (std::string_view candidate : candidates) {
@@ -99,20 +99,19 @@ bool valid_env_name(std::string_view name) {
         return false;
     }
     return std::all_of(name.begin(), name.end(), [](char c) {
-        return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+               (c >= '0' && c <= '9');
     });
 }
 
 bool valid_source_name(std::string_view name) {
-    return !name.empty() && name.size() <= 40 &&
-           std::all_of(name.begin(), name.end(), [](char c) {
-               return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-           });
+    return !name.empty() && name.size() <= 40 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
 }
 
 // HOST:PORT, PORT in 1..65535; HOST a name, an IPv4 address or a bracketed IPv6 address.
 bool valid_listen(std::string_view text) {
-    std::string_view host;
     std::string_view port;
     if (text.starts_with('[')) {
         auto close = text.find(']');
@@ -126,7 +125,7 @@ bool valid_listen(std::string_view text) {
         if (colon == std::string_view::npos) {
             return false;
         }
-        host = text.substr(0, colon);
+        std::string_view host = text.substr(0, colon);
         port = text.substr(colon + 1);
         bool host_ok = !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
             return c == '.' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -180,6 +179,18 @@ std::string redact_database_url(std::string_view text) {
     return std::string(url.buffer());
 }
 
+// A string as the loader reads it back: a literal ${ is written $${.
+std::string escaped(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text.substr(i, 2) == "${") {
+            out += '$';
+        }
+        out += text[i];
+    }
+    return out;
+}
+
 std::vector<std::string_view> source_keys(const kind_spec& spec) {
     std::vector<std::string_view> keys{"name",          "kind",    "base_url",   "enabled",
                                        "poll_interval", "timeout", "rate_limit", "start_from"};
@@ -202,7 +213,7 @@ std::vector<std::string_view> kind_names() {
 
 // Reads one YAML document into an app_config; throws load_failure at the first problem.
 class loader {
-public:
+  public:
     loader(std::string_view file, const env_lookup& env) : file_(file), env_(env) {}
 
     app_config read(const YAML::Node& root) {
@@ -213,13 +224,15 @@ public:
         if (!root.IsMap()) {
             fail(root, "", "expected a mapping of settings at the top level");
         }
-        check_keys(root, "",
-                   {"listen", "database_url", "log_level", "database_pool_size", "feed", "sources"});
+        check_keys(
+            root, "",
+            {"listen", "database_url", "log_level", "database_pool_size", "feed", "sources"});
 
         if (auto n = child(root, "listen")) {
             config.listen = string_value(*n, "listen");
             if (!valid_listen(config.listen)) {
-                fail(*n, "listen", "expected HOST:PORT with a port in 1..65535 (0.0.0.0:8080, [::]:8080)");
+                fail(*n, "listen",
+                     "expected HOST:PORT with a port in 1..65535 (0.0.0.0:8080, [::]:8080)");
             }
         }
         auto database_url = child(root, "database_url");
@@ -254,14 +267,17 @@ public:
         return config;
     }
 
-private:
-    [[noreturn]] void fail_at(const YAML::Mark& mark, std::string_view key, std::string_view what) const {
-        std::string where = mark.line >= 0 ? fmt::format("{}:{}", file_, mark.line + 1) : std::string(file_);
+  private:
+    [[noreturn]] void
+    fail_at(const YAML::Mark& mark, std::string_view key, std::string_view what) const {
+        std::string where =
+            mark.line >= 0 ? fmt::format("{}:{}", file_, mark.line + 1) : std::string(file_);
         throw load_failure{key.empty() ? fmt::format("{}: {}", where, what)
                                        : fmt::format("{}: {}: {}", where, key, what)};
     }
 
-    [[noreturn]] void fail(const YAML::Node& at, std::string_view key, std::string_view what) const {
+    [[noreturn]] void
+    fail(const YAML::Node& at, std::string_view key, std::string_view what) const {
         fail_at(at.Mark(), key, what);
     }
 
@@ -337,32 +353,37 @@ private:
 
     bool bool_value(const YAML::Node& n, std::string_view key) const {
         std::string text = scalar(n, key, "true or false");
-        std::transform(text.begin(), text.end(), text.begin(),
-                       [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+        std::transform(text.begin(), text.end(), text.begin(), [](char c) {
+            return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        });
         if (text != "true" && text != "false") {
             fail(n, key, fmt::format("expected true or false, got \"{}\"", n.Scalar()));
         }
         return text == "true";
     }
 
-    std::int64_t int_value(const YAML::Node& n, std::string_view key, std::int64_t min, std::int64_t max) const {
+    std::int64_t
+    int_value(const YAML::Node& n, std::string_view key, std::int64_t min, std::int64_t max) const {
         bool out_of_range = false;
         auto value = parse_int(scalar(n, key, "an integer"), out_of_range);
         if (!value && !out_of_range) {
             fail(n, key, fmt::format("expected an integer, got \"{}\"", n.Scalar()));
         }
         if (!value || *value < min || *value > max) {
-            fail(n, key, max == k_int_max ? fmt::format("must be at least {}", min)
-                                          : fmt::format("must be between {} and {}", min, max));
+            fail(n, key,
+                 max == k_int_max ? fmt::format("must be at least {}", min)
+                                  : fmt::format("must be between {} and {}", min, max));
         }
         return *value;
     }
 
-    std::chrono::milliseconds duration_value(const YAML::Node& n, std::string_view key, bool positive) const {
+    std::chrono::milliseconds
+    duration_value(const YAML::Node& n, std::string_view key, bool positive) const {
         auto value = time::parse_duration(scalar(n, key, "a duration"));
         if (!value) {
             fail(n, key,
-                 fmt::format("invalid duration \"{}\" (write e.g. 500ms, 30s, 5m, 2h, 7d)", n.Scalar()));
+                 fmt::format("invalid duration \"{}\" (write e.g. 500ms, 30s, 5m, 2h, 7d)",
+                             n.Scalar()));
         }
         if (positive && value->count() == 0) {
             fail(n, key, "must be greater than 0");
@@ -396,7 +417,8 @@ private:
             }
         }
         if (auto max_limit = child(n, "max_limit")) {
-            feed.max_limit = static_cast<std::uint32_t>(int_value(*max_limit, "feed.max_limit", 1, 100'000));
+            feed.max_limit =
+                static_cast<std::uint32_t>(int_value(*max_limit, "feed.max_limit", 1, 100'000));
         }
         if (auto retention = child(n, "retention")) {
             feed.retention = duration_value(*retention, "feed.retention", false);
@@ -416,7 +438,8 @@ private:
             auto [it, inserted] = index_of_name.emplace(out.back().name, i);
             if (!inserted) {
                 fail(n[i]["name"], path + ".name",
-                     fmt::format("duplicate source name \"{}\" (also sources[{}])", it->first, it->second));
+                     fmt::format("duplicate source name \"{}\" (also sources[{}])", it->first,
+                                 it->second));
             }
         }
         return out;
@@ -430,7 +453,8 @@ private:
 
         auto kind = child(n, "kind");
         if (!kind) {
-            fail(n, path + ".kind", fmt::format("required (one of {})", fmt::join(kind_names(), ", ")));
+            fail(n, path + ".kind",
+                 fmt::format("required (one of {})", fmt::join(kind_names(), ", ")));
         }
         source.kind = string_value(*kind, path + ".kind");
         const kind_spec* spec = sources::find_kind(source.kind);
@@ -440,7 +464,8 @@ private:
                              suggestion(source.kind, kind_names()), fmt::join(kind_names(), ", ")));
         }
         if (spec->allowed_resources.empty() && n["resources"].IsDefined()) {
-            fail(n["resources"], path + ".resources", fmt::format("kind {} takes no resources", spec->kind));
+            fail(n["resources"], path + ".resources",
+                 fmt::format("kind {} takes no resources", spec->kind));
         }
         check_keys(n, path, source_keys(*spec));
 
@@ -502,7 +527,8 @@ private:
         return source;
     }
 
-    std::vector<sources::rate_window> read_rate_limit(const YAML::Node& n, const std::string& path) const {
+    std::vector<sources::rate_window> read_rate_limit(const YAML::Node& n,
+                                                      const std::string& path) const {
         if (!n.IsSequence()) {
             fail(n, path, "expected a list of {limit, window}");
         }
@@ -528,7 +554,8 @@ private:
         return out;
     }
 
-    std::vector<std::string> read_resources(const YAML::Node& n, const std::string& path, const kind_spec& spec) const {
+    std::vector<std::string>
+    read_resources(const YAML::Node& n, const std::string& path, const kind_spec& spec) const {
         auto resources = string_list(n, path);
         if (resources.empty()) {
             fail(n, path, "must list at least one resource (or disable the source)");
@@ -539,18 +566,21 @@ private:
             if (std::find(spec.allowed_resources.begin(), spec.allowed_resources.end(), r) ==
                 spec.allowed_resources.end()) {
                 fail(n[i], item_path,
-                     fmt::format("unknown resource \"{}\" for kind {}{}; allowed: {}", n[i].Scalar(), spec.kind,
-                                 suggestion(r, spec.allowed_resources), fmt::join(spec.allowed_resources, ", ")));
+                     fmt::format("unknown resource \"{}\" for kind {}{}; allowed: {}",
+                                 n[i].Scalar(), spec.kind, suggestion(r, spec.allowed_resources),
+                                 fmt::join(spec.allowed_resources, ", ")));
             }
-            if (std::find(resources.begin(), resources.begin() + static_cast<std::ptrdiff_t>(i), r) !=
-                resources.begin() + static_cast<std::ptrdiff_t>(i)) {
+            if (std::find(resources.begin(), resources.begin() + static_cast<std::ptrdiff_t>(i),
+                          r) != resources.begin() + static_cast<std::ptrdiff_t>(i)) {
                 fail(n[i], item_path, fmt::format("resource \"{}\" is listed twice", r));
             }
         }
         return resources;
     }
 
-    json::value read_knob(const YAML::Node& source, const std::string& path, const kind_spec& spec,
+    json::value read_knob(const YAML::Node& source,
+                          const std::string& path,
+                          const kind_spec& spec,
                           const knob_spec& knob) const {
         std::string key = join_key(path, knob.name);
         auto n = child(source, knob.name);
@@ -588,7 +618,8 @@ private:
         }
         }
         if (!knob.allowed_values.empty() &&
-            std::find(knob.allowed_values.begin(), knob.allowed_values.end(), value) == knob.allowed_values.end()) {
+            std::find(knob.allowed_values.begin(), knob.allowed_values.end(), value) ==
+                knob.allowed_values.end()) {
             std::vector<std::string> allowed;
             for (const auto& v : knob.allowed_values) {
                 allowed.push_back(v.is_string() ? std::string(v.get_string()) : json::serialize(v));
@@ -605,10 +636,12 @@ private:
 const json::value& option(const source_config& source, std::string_view key, json::kind expected) {
     const json::value* v = source.options.if_contains(key);
     if (v == nullptr) {
-        throw std::logic_error(fmt::format("source {}: kind {} has no knob {}", source.name, source.kind, key));
+        throw std::logic_error(
+            fmt::format("source {}: kind {} has no knob {}", source.name, source.kind, key));
     }
     if (!v->is_null() && v->kind() != expected) {
-        throw std::logic_error(fmt::format("source {}: knob {} has another type", source.name, key));
+        throw std::logic_error(
+            fmt::format("source {}: knob {} has another type", source.name, key));
     }
     return *v;
 }
@@ -626,7 +659,7 @@ void emit_knob(YAML::Emitter& out, const knob_spec* knob, const json::value& val
     switch (knob->type) {
     case knob_type::string:
     case knob_type::secret:
-        out << std::string(value.get_string());
+        out << escaped(value.get_string());
         break;
     case knob_type::boolean:
         out << value.get_bool();
@@ -640,7 +673,7 @@ void emit_knob(YAML::Emitter& out, const knob_spec* knob, const json::value& val
     case knob_type::string_list:
         out << YAML::Flow << YAML::BeginSeq;
         for (const auto& item : value.get_array()) {
-            out << std::string(item.get_string());
+            out << escaped(item.get_string());
         }
         out << YAML::EndSeq;
         break;
@@ -650,23 +683,33 @@ void emit_knob(YAML::Emitter& out, const knob_spec* knob, const json::value& val
 void emit_source(YAML::Emitter& out, const source_config& source) {
     const kind_spec* spec = sources::find_kind(source.kind);
     out << YAML::BeginMap;
-    out << YAML::Key << "name" << YAML::Value << source.name;
-    out << YAML::Key << "kind" << YAML::Value << source.kind;
-    out << YAML::Key << "base_url" << YAML::Value << source.base_url;
+    out << YAML::Key << "name" << YAML::Value << escaped(source.name);
+    out << YAML::Key << "kind" << YAML::Value << escaped(source.kind);
+    out << YAML::Key << "base_url" << YAML::Value << escaped(source.base_url);
     out << YAML::Key << "enabled" << YAML::Value << source.enabled;
-    out << YAML::Key << "poll_interval" << YAML::Value << time::format_duration(source.poll_interval);
+    out << YAML::Key << "poll_interval" << YAML::Value
+        << time::format_duration(source.poll_interval);
     out << YAML::Key << "timeout" << YAML::Value << time::format_duration(source.timeout);
-    out << YAML::Key << "rate_limit" << YAML::Value << YAML::BeginSeq;
+    out << YAML::Key << "rate_limit" << YAML::Value;
+    if (source.rate_limit.empty()) {
+        out << YAML::Flow;
+    }
+    out << YAML::BeginSeq;
     for (const auto& w : source.rate_limit) {
-        out << YAML::Flow << YAML::BeginMap << YAML::Key << "limit" << YAML::Value << w.limit << YAML::Key
-            << "window" << YAML::Value << time::format_duration(w.window) << YAML::EndMap;
+        out << YAML::Flow << YAML::BeginMap << YAML::Key << "limit" << YAML::Value << w.limit
+            << YAML::Key << "window" << YAML::Value << time::format_duration(w.window)
+            << YAML::EndMap;
     }
     out << YAML::EndSeq;
     if (source.start_from) {
-        out << YAML::Key << "start_from" << YAML::Value << *source.start_from;
+        out << YAML::Key << "start_from" << YAML::Value << escaped(*source.start_from);
     }
     if (spec == nullptr || !spec->allowed_resources.empty()) {
-        out << YAML::Key << "resources" << YAML::Value << YAML::Flow << source.resources;
+        out << YAML::Key << "resources" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+        for (const auto& r : source.resources) {
+            out << escaped(r);
+        }
+        out << YAML::EndSeq;
     }
     for (const auto& [key, value] : source.options) {
         const knob_spec* knob = nullptr;
@@ -718,7 +761,8 @@ std::optional<std::string> process_env(std::string_view name) {
     return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
 }
 
-std::variant<app_config, config_error> load_config_file(const std::string& path, const env_lookup& env) {
+std::variant<app_config, config_error> load_config_file(const std::string& path,
+                                                        const env_lookup& env) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         return config_error{
@@ -729,9 +773,8 @@ std::variant<app_config, config_error> load_config_file(const std::string& path,
     return load_config_text(text.str(), path, env);
 }
 
-std::variant<app_config, config_error> load_config_text(std::string_view yaml,
-                                                        std::string_view file_name,
-                                                        const env_lookup& env) {
+std::variant<app_config, config_error>
+load_config_text(std::string_view yaml, std::string_view file_name, const env_lookup& env) {
     try {
         YAML::Node root = YAML::Load(std::string(yaml));
         return loader(file_name, env).read(root);
@@ -747,9 +790,10 @@ std::variant<app_config, config_error> load_config_text(std::string_view yaml,
 std::string render_redacted(const app_config& config) {
     YAML::Emitter out;
     out << YAML::BeginMap;
-    out << YAML::Key << "listen" << YAML::Value << config.listen;
-    out << YAML::Key << "database_url" << YAML::Value << redact_database_url(config.database_url);
-    out << YAML::Key << "log_level" << YAML::Value << config.log_level;
+    out << YAML::Key << "listen" << YAML::Value << escaped(config.listen);
+    out << YAML::Key << "database_url" << YAML::Value
+        << escaped(redact_database_url(config.database_url));
+    out << YAML::Key << "log_level" << YAML::Value << escaped(config.log_level);
     out << YAML::Key << "database_pool_size" << YAML::Value << config.database_pool_size;
     out << YAML::Key << "feed" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "tokens" << YAML::Value << YAML::Flow << YAML::BeginSeq;
@@ -760,7 +804,11 @@ std::string render_redacted(const app_config& config) {
     out << YAML::Key << "max_limit" << YAML::Value << config.feed.max_limit;
     out << YAML::Key << "retention" << YAML::Value << time::format_duration(config.feed.retention);
     out << YAML::EndMap;
-    out << YAML::Key << "sources" << YAML::Value << YAML::BeginSeq;
+    out << YAML::Key << "sources" << YAML::Value;
+    if (config.sources.empty()) {
+        out << YAML::Flow;
+    }
+    out << YAML::BeginSeq;
     for (const auto& source : config.sources) {
         emit_source(out, source);
     }

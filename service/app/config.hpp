@@ -31,7 +31,7 @@ struct source_config {
     std::chrono::milliseconds poll_interval{0};
     std::chrono::milliseconds timeout = std::chrono::seconds{30};
     std::vector<sources::rate_window> rate_limit;  // empty: no client-side limit
-    std::optional<std::string> start_from;          // RFC 3339 or "now"; unset: all history
+    std::optional<std::string> start_from;         // RFC 3339 or "now"; unset: all history
     std::vector<std::string> resources;
     /// Every knob the kind declares, defaults filled in; null when neither given nor defaulted.
     /// Strings and secrets are strings, booleans bools, integers int64, durations int64

@@ -29,29 +29,34 @@ struct rate_window {
 /// string_list as an array of strings. Secrets are redacted wherever configuration is shown.
 enum class knob_type { string, secret, boolean, integer, duration, string_list };
 
+// Every member of knob_spec and kind_spec has an initializer, so the vendor specs' designated
+// initializers may leave members out without g++ 12's -Wmissing-field-initializers.
 struct knob_spec {
-    std::string name;
+    std::string name{};
     knob_type type = knob_type::string;
-    boost::json::value default_value;  // null: no default
-    bool required = false;             // strings and secrets must then also be non-empty
-    std::string help;
-    std::vector<boost::json::value> allowed_values;  // empty: any value of the type
-    std::int64_t min_int = 1;                        // integers only
+    boost::json::value default_value{};  // null: no default
+    bool required = false;               // strings and secrets must then also be non-empty
+    std::string help{};
+    std::vector<boost::json::value> allowed_values{};  // empty: any value of the type
+    std::int64_t min_int = 1;                          // integers only
     std::int64_t max_int = std::numeric_limits<std::int64_t>::max();
 };
+
+/// The default_value of a duration knob.
+inline boost::json::value duration_default(std::chrono::milliseconds d) { return d.count(); }
 
 /// Cross-knob check run after every knob has been read and defaulted (every declared knob is
 /// then present in `options`, null when unset). Returns an error message, or nullopt when valid.
 using options_check = std::function<std::optional<std::string>(const boost::json::object& options)>;
 
 struct kind_spec {
-    std::string kind;  // "pennylane"
-    std::vector<knob_spec> knobs;
-    std::vector<rate_window> default_rate_limit;
+    std::string kind{};  // "pennylane"
+    std::vector<knob_spec> knobs{};
+    std::vector<rate_window> default_rate_limit{};
     std::chrono::milliseconds default_poll_interval{0};
-    std::vector<std::string> allowed_resources;  // empty: the kind takes no `resources` key
-    std::vector<std::string> default_resources;
-    options_check check;  // may be empty
+    std::vector<std::string> allowed_resources{};  // empty: the kind takes no `resources` key
+    std::vector<std::string> default_resources{};
+    options_check check{};  // may be empty
 };
 
 }  // namespace changefeed::sources

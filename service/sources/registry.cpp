@@ -10,11 +10,8 @@ namespace changefeed::sources {
 
 const std::vector<kind_spec>& known_kinds() {
     static const std::vector<kind_spec> kinds{
-        pennylane::pennylane_spec(),
-        saleschannel::saleschannel_spec(),
-        retailcrm::retailcrm_spec(),
-        struct_pim::struct_spec(),
-        precoro::precoro_spec(),
+        pennylane::pennylane_spec(), saleschannel::saleschannel_spec(), retailcrm::retailcrm_spec(),
+        struct_pim::struct_spec(),   precoro::precoro_spec(),
     };
     return kinds;
 }

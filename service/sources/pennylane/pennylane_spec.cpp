@@ -29,7 +29,7 @@ kind_spec pennylane_spec() {
                  .max_int = 1000},
                 {.name = "overlap",
                  .type = knob_type::duration,
-                 .default_value = std::int64_t{60'000},
+                 .default_value = duration_default(60s),
                  .help = "start_date = watermark minus this, when a walk restarts without cursor"},
             },
         .default_rate_limit = {{25, 5s}},
@@ -38,7 +38,6 @@ kind_spec pennylane_spec() {
                               "products", "transactions", "ledger_entry_lines"},
         .default_resources = {"customer_invoices", "supplier_invoices", "customers", "suppliers",
                               "products"},
-        .check = {},
     };
 }
 

@@ -28,7 +28,7 @@ kind_spec precoro_spec() {
                  .allowed_values = {10, 20, 50, 100, 200}},
                 {.name = "overlap",
                  .type = knob_type::duration,
-                 .default_value = std::int64_t{600'000},
+                 .default_value = duration_default(10min),
                  .help = "modifiedSince = last sweep start minus this (UTC)"},
             },
         .default_rate_limit = {{300, 1min}, {1500, 1h}, {3000, 24h}},
@@ -37,7 +37,6 @@ kind_spec precoro_spec() {
                               "expenses", "warehouserequests", "purchaserequisitions", "rfps",
                               "stocktransfers", "budgets"},
         .default_resources = {"suppliers", "purchaseorders", "invoices"},
-        .check = {},
     };
 }
 

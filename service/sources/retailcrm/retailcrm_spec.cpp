@@ -37,8 +37,9 @@ kind_spec retailcrm_spec() {
                  .allowed_values = {20, 50, 100, 250}},
                 {.name = "start_date",
                  .type = knob_type::string,
-                 .help = "bootstrap filter[startDate] (\"YYYY-MM-DD HH:MM:SS\", account time zone); "
-                         "unset: start_from, else the whole history"},
+                 .help =
+                     "bootstrap filter[startDate] (\"YYYY-MM-DD HH:MM:SS\", account time zone); "
+                     "unset: start_from, else the whole history"},
                 {.name = "timezone",
                  .type = knob_type::string,
                  .default_value = "UTC",
@@ -50,7 +51,8 @@ kind_spec retailcrm_spec() {
             },
         .default_rate_limit = {{10, 1s}},
         .default_poll_interval = 5min,
-        .allowed_resources = {"orders", "customers", "customers_corporate", "orders_packs", "tasks"},
+        .allowed_resources = {"orders", "customers", "customers_corporate", "orders_packs",
+                              "tasks"},
         .default_resources = {"orders", "customers", "customers_corporate"},
         .check = check_start_date,
     };

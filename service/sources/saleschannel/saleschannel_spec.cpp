@@ -51,7 +51,8 @@ kind_spec saleschannel_spec() {
                 {.name = "query_encoding",
                  .type = knob_type::string,
                  .default_value = "brackets",
-                 .help = "brackets: $orderBy[createdAt]=asc; json: $orderBy={\"createdAt\":\"asc\"}",
+                 .help =
+                     "brackets: $orderBy[createdAt]=asc; json: $orderBy={\"createdAt\":\"asc\"}",
                  .allowed_values = {"brackets", "json"}},
                 {.name = "page_limit",
                  .type = knob_type::integer,
@@ -60,8 +61,6 @@ kind_spec saleschannel_spec() {
             },
         .default_rate_limit = {{5, 1s}},
         .default_poll_interval = 10s,
-        .allowed_resources = {},
-        .default_resources = {},
         .check = check_auth,
     };
 }

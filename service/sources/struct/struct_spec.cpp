@@ -15,7 +15,7 @@ kind_spec struct_spec() {
                  .help = "API key, sent as the bare Authorization header (no Bearer)"},
                 {.name = "overlap",
                  .type = knob_type::duration,
-                 .default_value = std::int64_t{300'000},
+                 .default_value = duration_default(5min),
                  .help = "committedAfter = last commit timestamp minus this"},
                 {.name = "page_size",
                  .type = knob_type::integer,
@@ -50,9 +50,6 @@ kind_spec struct_spec() {
         // The vendor documents no rate limit: 10 requests/s is an assumption.
         .default_rate_limit = {{10, 1s}},
         .default_poll_interval = 60s,
-        .allowed_resources = {},
-        .default_resources = {},
-        .check = {},
     };
 }
 
