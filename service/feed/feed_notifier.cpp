@@ -74,7 +74,7 @@ void feed_notifier::start_listener(std::string database_url) {
                 // Whatever was committed while we were away: wake readers once.
                 notify_from_any_thread(0);
                 while (listening_) {
-                    conn->await_notification(1, 0);
+                    conn->await_notification(0, 200000);
                 }
             } catch (const std::exception& e) {
                 log::warn("outbox listener lost its database connection; retrying",

@@ -240,7 +240,7 @@ asio::awaitable<void> server::impl::run(std::shared_ptr<impl> self) {
         }
         if (ec) {
             // E.g. out of file descriptors: back off instead of spinning.
-            log::warn("http accept failed", {{"error", ec.message()}});
+            log::warn("http accept failed", {{"error", ec.message().c_str()}});
             asio::steady_timer backoff(self->executor, std::chrono::milliseconds(100));
             auto [backoff_ec] = co_await backoff.async_wait(use_tuple);
             if (backoff_ec) {
@@ -261,7 +261,8 @@ asio::awaitable<void> server::impl::run(std::shared_ptr<impl> self) {
     // Wait until every session has finished.
     while (!self->sessions.empty()) {
         self->sessions_gone.expires_at(clock_type::time_point::max());
-        auto [wait_ec] = co_await self->sessions_gone.async_wait(use_tuple);
+        // Completes when cancelled by the last session (or by a cancellation of run()).
+        (void)co_await self->sessions_gone.async_wait(use_tuple);
         auto state = co_await asio::this_coro::cancellation_state;
         if (state.cancelled() != asio::cancellation_type::none) {
             co_await asio::this_coro::reset_cancellation_state();
@@ -299,9 +300,9 @@ void server::impl::spawn_session(tcp::socket socket) {
             try {
                 std::rethrow_exception(e);
             } catch (const std::exception& ex) {
-                log::error("http session failed", {{"remote", s->remote}, {"error", ex.what()}});
+                log::error("http session failed", {{"remote", s->remote.c_str()}, {"error", ex.what()}});
             } catch (...) {
-                log::error("http session failed", {{"remote", s->remote}});
+                log::error("http session failed", {{"remote", s->remote.c_str()}});
             }
         }
         self->sessions.erase(s);
@@ -388,7 +389,7 @@ asio::awaitable<void> server::impl::run_session(session_ptr s) {
                 answer = error_response(400, "bad_request", "malformed HTTP request");
             }
             if (!answer) {
-                log::debug("http read ended", {{"remote", s->remote}, {"error", ec.message()}});
+                log::debug("http read ended", {{"remote", s->remote.c_str()}, {"error", ec.message().c_str()}});
                 break;  // timeout, reset or EOF: nobody to answer
             }
             s->state = phase::writing;
@@ -430,15 +431,15 @@ asio::awaitable<void> server::impl::run_session(session_ptr s) {
             res = co_await std::move(op);
         } catch (const std::exception& e) {
             log::error("http handler threw",
-                       {{"method", meta.method}, {"path", meta.path}, {"error", e.what()}});
+                       {{"method", meta.method.c_str()}, {"path", meta.path.c_str()}, {"error", e.what()}});
             failed = true;
         } catch (...) {
-            log::error("http handler threw", {{"method", meta.method}, {"path", meta.path}});
+            log::error("http handler threw", {{"method", meta.method.c_str()}, {"path", meta.path.c_str()}});
             failed = true;
         }
         if (!failed && (res.status < 100 || res.status > 999)) {
             log::error("http handler returned an invalid status",
-                       {{"method", meta.method}, {"path", meta.path}, {"status", res.status}});
+                       {{"method", meta.method.c_str()}, {"path", meta.path.c_str()}, {"status", res.status}});
             failed = true;
         }
         if (failed) {
@@ -459,7 +460,7 @@ asio::awaitable<void> server::impl::run_session(session_ptr s) {
         auto write_ec = co_await std::move(write_op);
         complete(meta, res, started);
         if (write_ec) {
-            log::debug("http write failed", {{"remote", s->remote}, {"error", write_ec.message()}});
+            log::debug("http write failed", {{"remote", s->remote.c_str()}, {"error", write_ec.message().c_str()}});
             co_return;
         }
         if (!keep_alive) {
@@ -505,7 +506,7 @@ asio::awaitable<void> server::impl::stream_response(session_ptr s,
             threw = true;
             if (!writer.broken()) {
                 log::debug("http stream ended by an exception",
-                           {{"path", meta.path}, {"error", e.what()}});
+                           {{"path", meta.path.c_str()}, {"error", e.what()}});
             }
         } catch (...) {
             threw = true;
@@ -521,7 +522,7 @@ asio::awaitable<void> server::impl::stream_response(session_ptr s,
         co_await asio::this_coro::reset_cancellation_state();
     }
     if (threw && !cancelled && !writer.broken()) {
-        log::error("http stream handler failed", {{"method", meta.method}, {"path", meta.path}});
+        log::error("http stream handler failed", {{"method", meta.method.c_str()}, {"path", meta.path.c_str()}});
     }
     if (!writer.broken() && (!threw || cancelled)) {
         stream.expires_after(opts.write_timeout);
@@ -624,20 +625,16 @@ void server::listen(const std::string& host_port) {
         throw fail("expected host:port");
     }
 
-    // Numeric addresses directly; names through the (blocking, startup-only) resolver.
-    error_code ec;
-    tcp::endpoint endpoint;
-    auto address = asio::ip::make_address(host, ec);
-    if (!ec) {
-        endpoint = tcp::endpoint(address, static_cast<unsigned short>(std::stoul(port)));
-    } else {
-        tcp::resolver resolver(impl_->executor);
-        auto results = resolver.resolve(host, port, tcp::resolver::passive, ec);
-        if (ec || results.empty()) {
-            throw fail(ec ? ec.message() : std::string("no address"));
-        }
-        endpoint = results.begin()->endpoint();
+    // Numeric addresses, or "localhost"; no name resolution (hermetic, never blocks on DNS).
+    if (host == "localhost") {
+        host = "127.0.0.1";
     }
+    error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (ec) {
+        throw fail("not a numeric IP address");
+    }
+    tcp::endpoint endpoint(address, static_cast<unsigned short>(std::stoul(port)));
 
     auto& acceptor = impl_->acceptor;
     if (acceptor.is_open()) {

@@ -50,8 +50,10 @@ public:
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    /// Binds and listens on `host_port`: "0.0.0.0:8080", "127.0.0.1:0", "[::1]:0", "localhost:80".
-    /// Throws std::runtime_error naming the address when it cannot be parsed, resolved or bound.
+    /// Binds and listens on `host_port`: a numeric IPv4/IPv6 address or "localhost" (127.0.0.1),
+    /// then a port: "0.0.0.0:8080", "127.0.0.1:0", "[::1]:0". No DNS lookup.
+    /// Throws std::runtime_error naming the address when it cannot be parsed or bound, or when
+    /// already listening.
     void listen(const std::string& host_port);
 
     /// The bound port (the real one after listening on port 0); 0 before `listen`.
