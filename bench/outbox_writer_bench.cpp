@@ -35,8 +35,8 @@ int main(int argc, char** argv) {
     long long stored = 0;
     int running = producers;
     auto run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-    for (int p = 0; p < producers; ++p) {
-        auto producer = [&, p]() -> asio::awaitable<void> {
+    // Coroutine lambdas keep their captures in the lambda object, not the frame: pass by parameter.
+    auto producer = [&](int p) -> asio::awaitable<void> {
             for (long long i = 0; std::chrono::steady_clock::now() < end; ++i) {
                 db::append_request req;
                 core::change_event e;
@@ -56,8 +56,9 @@ int main(int argc, char** argv) {
             if (--running == 0) {
                 writer.stop();
             }
-        };
-        asio::co_spawn(ioc, producer(), asio::detached);
+    };
+    for (int p = 0; p < producers; ++p) {
+        asio::co_spawn(ioc, producer(p), asio::detached);
     }
     ioc.run();
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

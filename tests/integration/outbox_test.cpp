@@ -130,20 +130,22 @@ TEST_F(outbox_test, group_commit_batches_concurrent_producers) {
     int done = 0;
     test::run_coro(ioc, [&]() -> asio::awaitable<void> {
         auto ex = co_await asio::this_coro::executor;
+        // The index is a parameter: a coroutine lambda's captures die with the lambda object.
+        auto produce = [&](int p) -> asio::awaitable<void> {
+            append_request req;
+            req.events = {make_event("p" + std::to_string(p))};
+            co_await writer.append(std::move(req));
+            ++done;
+        };
         for (int p = 0; p < producers; ++p) {
-            auto produce = [&, p]() -> asio::awaitable<void> {
-                append_request req;
-                req.events = {make_event("p" + std::to_string(p))};
-                co_await writer.append(std::move(req));
-                ++done;
-            };
-            asio::co_spawn(ex, produce(), asio::detached);
+            asio::co_spawn(ex, produce(p), asio::detached);
         }
         append_request last;
         last.events = {make_event("last")};
         co_await writer.append(std::move(last));
         writer.stop();
     }());
+    EXPECT_EQ(done, producers);
     EXPECT_EQ(count("SELECT count(*) FROM outbox"), producers + 1);
     // 65 appends issued together cannot each have needed a commit of their own.
     EXPECT_LT(writer.commits(), static_cast<std::uint64_t>(producers));
