@@ -10,6 +10,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
+#include <boost/url/ipv4_address.hpp>
 #include <boost/url/ipv6_address.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -110,7 +111,8 @@ bool valid_source_name(std::string_view name) {
     });
 }
 
-// HOST:PORT, PORT in 1..65535; HOST a name, an IPv4 address or a bracketed IPv6 address.
+// HOST:PORT as the server binds it: HOST a numeric IPv4 address, a bracketed IPv6 address or
+// "localhost" (no DNS at startup); PORT in 0..65535, 0 picking a free port.
 bool valid_listen(std::string_view text) {
     std::string_view port;
     if (text.starts_with('[')) {
@@ -127,17 +129,14 @@ bool valid_listen(std::string_view text) {
         }
         std::string_view host = text.substr(0, colon);
         port = text.substr(colon + 1);
-        bool host_ok = !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-            return c == '.' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                   (c >= '0' && c <= '9');
-        });
-        if (!host_ok) {
+        if (host != "localhost" && !boost::urls::parse_ipv4_address(host)) {
             return false;
         }
     }
     unsigned number = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
-    return ec == std::errc{} && end == port.data() + port.size() && number >= 1 && number <= 65535;
+    return !port.empty() && ec == std::errc{} && end == port.data() + port.size() &&
+           number <= 65535;
 }
 
 std::optional<std::string> base_url_problem(std::string_view text) {
@@ -232,7 +231,8 @@ class loader {
             config.listen = string_value(*n, "listen");
             if (!valid_listen(config.listen)) {
                 fail(*n, "listen",
-                     "expected HOST:PORT with a port in 1..65535 (0.0.0.0:8080, [::]:8080)");
+                     "expected IP:PORT with a numeric address (or localhost) and a port in 0..65535 "
+                     "(0.0.0.0:8080, [::]:8080)");
             }
         }
         auto database_url = child(root, "database_url");

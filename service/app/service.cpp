@@ -140,6 +140,9 @@ struct service::impl {
             } catch (const std::exception& e) {
                 log::warn("retention pass failed", {{"error", e.what()}});
             }
+            if (stopping) {
+                break;  // stop() ran while the pass was in flight: its cancel found no wait
+            }
             retention_timer.expires_after(std::chrono::minutes(1));
             auto [ec] = co_await retention_timer.async_wait(asio::as_tuple(asio::use_awaitable));
             (void)ec;

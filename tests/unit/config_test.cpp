@@ -270,15 +270,16 @@ TEST(config, bad_types_name_key_and_line) {
 }
 
 TEST(config, bad_listen) {
-    for (std::string_view bad : {"8080", "0.0.0.0", "0.0.0.0:0", "0.0.0.0:65536", "::1:8080",
-                                 ":8080", "[::1]8080", "[zz]:80", "host:http"}) {
+    for (std::string_view bad : {"8080", "0.0.0.0", "0.0.0.0:", "0.0.0.0:65536", "::1:8080",
+                                 ":8080", "[::1]8080", "[zz]:80", "host:http", "example.com:80",
+                                 "10.0.0:80"}) {
         EXPECT_EQ(load_error("listen: \"" + std::string(bad) +
                              "\"\ndatabase_url: postgresql://localhost/cf\n"),
-                  "test.yaml:1: listen: expected HOST:PORT with a port in 1..65535 (0.0.0.0:8080, "
-                  "[::]:8080)")
+                  "test.yaml:1: listen: expected IP:PORT with a numeric address (or localhost) and a "
+                  "port in 0..65535 (0.0.0.0:8080, [::]:8080)")
             << bad;
     }
-    for (std::string_view good : {"127.0.0.1:1", "[::]:8080", "[::1]:65535", "localhost:8080"}) {
+    for (std::string_view good : {"127.0.0.1:1", "127.0.0.1:0", "[::]:8080", "[::1]:65535", "localhost:8080"}) {
         EXPECT_EQ(load_ok("listen: \"" + std::string(good) +
                           "\"\ndatabase_url: postgresql://localhost/cf\n")
                       .listen,
