@@ -1,6 +1,7 @@
 #include "app/cli.hpp"
 
 #include "app/config.hpp"
+#include "app/demo.hpp"
 #include "app/service.hpp"
 #include "core/log.hpp"
 #include "db/migrations.hpp"
@@ -112,21 +113,43 @@ std::variant<app_config, int> load(const std::string& path) {
     return std::get<app_config>(std::move(loaded));
 }
 
-int serve(app_config config) {
+int serve(app_config config, bool with_demo) {
     log::level lvl = log::level::info;
     if (log::parse_level(config.log_level, lvl)) {
         log::set_level(lvl);
     }
+    boost::asio::io_context ioc{1};
+    std::unique_ptr<demo> simulators;
+    if (with_demo) {
+        try {
+            simulators = std::make_unique<demo>(ioc);
+        } catch (const std::exception& e) {
+            log::error("demo simulators failed to start", {{"error", e.what()}});
+            return k_exit_failure;
+        }
+        auto demo_config = simulators->config(config.database_url, config.listen);
+        if (auto* err = std::get_if<config_error>(&demo_config)) {
+            log::error("demo configuration is invalid", {{"error", err->message}});
+            return k_exit_failure;
+        }
+        config = std::get<app_config>(std::move(demo_config));
+    }
     if (config.feed.tokens.empty()) {
         log::warn("feed.tokens is empty: /changes and /sources are readable without a token");
     }
-    boost::asio::io_context ioc{1};
     service svc(ioc, std::move(config));
     try {
         svc.start();
     } catch (const std::exception& e) {
         log::error("startup failed", {{"error", e.what()}});
         return k_exit_failure;
+    }
+    if (simulators) {
+        boost::asio::co_spawn(ioc, simulators->run(), [](std::exception_ptr e) {
+            if (e) {
+                log::error("demo simulators stopped with an error");
+            }
+        });
     }
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     bool forced = false;
@@ -136,6 +159,9 @@ int serve(app_config config) {
         }
         log::info("shutting down", {{"signal", sig}});
         svc.stop();
+        if (simulators) {
+            simulators->stop();
+        }
         // Whatever has not finished in 10 s is abandoned.
         auto guard = std::make_shared<boost::asio::steady_timer>(ioc, std::chrono::seconds(9));
         guard->async_wait([&forced, &ioc, guard](const boost::system::error_code& e) {
@@ -152,6 +178,9 @@ int serve(app_config config) {
         failure = e;
         finished = true;
         signals.cancel();
+        if (simulators) {
+            simulators->stop();
+        }
         ioc.stop();
     });
     ioc.run();
@@ -186,7 +215,7 @@ int run_cli(int argc, char** argv) {
                 return usage_error("demo needs --database-url URL or $DATABASE_URL");
             }
             config.listen = opts.listen.value_or("127.0.0.1:8080");
-            return serve(std::move(config));
+            return serve(std::move(config), true);
         }
         auto loaded = load(*opts.config_path);
         if (auto* code = std::get_if<int>(&loaded)) {
@@ -202,7 +231,7 @@ int run_cli(int argc, char** argv) {
             log::info("migrations done", {{"applied", applied.size()}});
             return k_exit_ok;
         }
-        return serve(std::move(config));
+        return serve(std::move(config), false);
     } catch (const std::exception& e) {
         log::error("failed", {{"error", e.what()}});
         return k_exit_failure;

@@ -1,14 +1,19 @@
 #include "app/service.hpp"
 
 #include "core/log.hpp"
+#include "core/time.hpp"
 #include "db/feed_repository.hpp"
 #include "db/migrations.hpp"
 #include "db/outbox_writer.hpp"
 #include "db/pg_pool.hpp"
+#include "db/source_lease.hpp"
 #include "feed/changes_handler.hpp"
 #include "feed/feed_notifier.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "sources/poller.hpp"
+#include "sources/registry.hpp"
+#include "sources/source_status.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -26,7 +31,7 @@ struct service::impl {
     impl(asio::io_context& ioc, app_config cfg)
         : ioc(ioc), config(std::move(cfg)), pool(config.database_url, config.database_pool_size),
           writer(ioc.get_executor(), config.database_url), notifier(ioc.get_executor()),
-          retention_timer(ioc), server(ioc.get_executor(), routes, server_options()) {}
+          retention_timer(ioc), pollers_done(ioc), server(ioc.get_executor(), routes, server_options()) {}
 
     asio::io_context& ioc;
     app_config config;
@@ -34,6 +39,10 @@ struct service::impl {
     db::outbox_writer writer;
     feed::feed_notifier notifier;
     asio::steady_timer retention_timer;
+    std::unique_ptr<db::source_lease> lease;
+    std::vector<std::unique_ptr<sources::poller>> pollers;
+    asio::steady_timer pollers_done;  ///< cancelled when the last poller has returned
+    std::size_t pollers_running = 0;
     http::router routes;
     http::server server;
     bool stopping = false;
@@ -94,35 +103,79 @@ struct service::impl {
         co_return r;
     }
 
+    const sources::poller* find_poller(const std::string& name) const {
+        for (const auto& p : pollers) {
+            if (p->config().name == name) {
+                return p.get();
+            }
+        }
+        return nullptr;
+    }
+
     asio::awaitable<http::response> sources(const http::request& req) {
         if (auto denied = feed::check_feed_token(req, config.feed.tokens)) {
             co_return *denied;
         }
+        auto now = time::now();
         boost::json::array list;
         for (const auto& s : config.sources) {
-            boost::json::object o;
-            o["name"] = s.name;
-            o["kind"] = s.kind;
-            o["state"] = "disabled";
-            o["checkpoint"] = nullptr;
-            o["last_poll_at"] = nullptr;
-            o["last_success_at"] = nullptr;
-            o["last_error"] = s.enabled ? "this build has no poller for this kind yet" : "";
-            o["next_poll_at"] = nullptr;
-            o["events_total"] = 0;
-            o["requests_total"] = 0;
-            boost::json::array budget;
-            for (const auto& w : s.rate_limit) {
-                budget.push_back({{"limit", w.limit},
-                                  {"window", std::to_string(w.window.count() / 1000) + "s"},
-                                  {"remaining", w.limit},
-                                  {"resets_at", nullptr}});
+            if (const auto* p = find_poller(s.name)) {
+                list.push_back(p->status_json(now));
+                continue;
             }
-            o["budget"] = std::move(budget);
-            list.push_back(std::move(o));
+            // Disabled, or a kind this build cannot poll.
+            sources::source_status idle;
+            idle.name = s.name;
+            idle.kind = s.kind;
+            idle.state = sources::source_state::disabled;
+            idle.checkpoint = nullptr;
+            if (s.enabled) {
+                idle.last_error = "this build has no poller for kind " + s.kind;
+            }
+            sources::rate_limiter unused(s.rate_limit);
+            list.push_back(sources::to_json(idle, &unused, now));
         }
         boost::json::object body{{"sources", std::move(list)}};
         co_return http::json_response(boost::json::serialize(body));
+    }
+
+    void make_pollers() {
+        lease = std::make_unique<db::source_lease>(config.database_url);
+        for (const auto& s : config.sources) {
+            const auto* kind = sources::find_kind(s.kind);
+            if (!s.enabled || kind == nullptr || !kind->create) {
+                continue;
+            }
+            pollers.push_back(std::make_unique<sources::poller>(
+                ioc.get_executor(), s, kind->create, pool, writer, lease.get()));
+        }
+    }
+
+    // Runs every poller; returns when all have stopped.
+    asio::awaitable<void> run_pollers() {
+        pollers_running = pollers.size();
+        for (auto& p : pollers) {
+            auto name = p->config().name;
+            asio::co_spawn(ioc, p->run(), [this, name](std::exception_ptr e) {
+                if (e) {
+                    log::error("poller failed", {{"source", name}});
+                }
+                if (--pollers_running == 0) {
+                    pollers_done.cancel();
+                }
+            });
+        }
+        while (pollers_running > 0) {
+            pollers_done.expires_at(asio::steady_timer::time_point::max());
+            (void)co_await pollers_done.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+    }
+
+    // Everything but the writer; the writer stops once nothing can hand it work any more.
+    asio::awaitable<void> run_producers() {
+        using namespace asio::experimental::awaitable_operators;
+        co_await (server.run() && run_pollers() && retention_loop());
+        writer.stop();
     }
 
     asio::awaitable<void> retention_loop() {
@@ -164,6 +217,7 @@ void service::start() {
     }
     impl_->writer.on_commit([this](std::int64_t head) { impl_->notifier.notify(head); });
     impl_->add_routes();
+    impl_->make_pollers();
     impl_->server.listen(impl_->config.listen);
     impl_->notifier.start_listener(impl_->config.database_url);
     log::info("listening", {{"address", impl_->config.listen}, {"port", impl_->server.port()}});
@@ -171,15 +225,20 @@ void service::start() {
 
 asio::awaitable<void> service::run() {
     using namespace asio::experimental::awaitable_operators;
-    co_await (impl_->server.run() && impl_->writer.run() && impl_->retention_loop());
+    co_await (impl_->writer.run() && impl_->run_producers());
     impl_->notifier.stop_listener();
+    if (impl_->lease) {
+        impl_->lease->stop();
+    }
     impl_->pool.stop();
 }
 
 void service::stop() {
     impl_->stopping = true;
     impl_->server.stop();
-    impl_->writer.stop();
+    for (auto& p : impl_->pollers) {
+        p->stop();
+    }
     impl_->retention_timer.cancel();
 }
 

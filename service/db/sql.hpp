@@ -32,6 +32,10 @@ ON CONFLICT (source, scope) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, upda
 inline constexpr std::string_view k_select_checkpoints =
     "SELECT scope, checkpoint::text FROM source_checkpoints WHERE source = $1";
 
+/// Session-level lock that makes one replica the poller of a source ($1: key of the source).
+inline constexpr std::string_view k_try_source_lock = "SELECT pg_try_advisory_lock($1)";
+inline constexpr std::string_view k_source_unlock = "SELECT pg_advisory_unlock($1)";
+
 inline constexpr std::string_view k_notify_outbox = "SELECT pg_notify('changefeed_outbox', $1)";
 inline constexpr std::string_view k_listen_outbox = "LISTEN changefeed_outbox";
 

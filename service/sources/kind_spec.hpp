@@ -10,11 +10,19 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+namespace changefeed::sim {
+struct demo_source;
+}
+
 namespace changefeed::sources {
+
+class source;
+struct source_context;
 
 /// At most `limit` requests in any span of `window`.
 struct rate_window {
@@ -57,6 +65,10 @@ struct kind_spec {
     std::vector<std::string> allowed_resources{};  // empty: the kind takes no `resources` key
     std::vector<std::string> default_resources{};
     options_check check{};  // may be empty
+    /// Makes the adapter that polls a source of this kind; empty: the kind cannot poll yet.
+    std::function<std::unique_ptr<source>(source_context& ctx)> create{};
+    /// A simulator of the vendor and a source polling it, for `changefeed demo`; may be empty.
+    std::function<sim::demo_source()> demo{};
 };
 
 }  // namespace changefeed::sources

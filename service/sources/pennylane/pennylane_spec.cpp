@@ -1,5 +1,9 @@
 #include "sources/pennylane/pennylane_spec.hpp"
 
+#include "sim/common/demo_source.hpp"
+#include "sim/pennylane/pennylane_demo.hpp"
+#include "sources/pennylane/pennylane_source.hpp"
+
 namespace changefeed::sources::pennylane {
 
 using namespace std::chrono_literals;
@@ -30,7 +34,13 @@ kind_spec pennylane_spec() {
                 {.name = "overlap",
                  .type = knob_type::duration,
                  .default_value = duration_default(60s),
-                 .help = "start_date = watermark minus this, when a walk restarts without cursor"},
+                 .help = "changes reaching the changelog up to this late are still caught "
+                         "(start_date trails the watermark by it)"},
+                {.name = "retention",
+                 .type = knob_type::duration,
+                 .default_value = duration_default(std::chrono::days(28)),
+                 .help = "how far back the vendor keeps changelogs; a watermark older than this "
+                         "triggers a resync through the list endpoints"},
             },
         .default_rate_limit = {{25, 5s}},
         .default_poll_interval = 60s,
@@ -38,6 +48,8 @@ kind_spec pennylane_spec() {
                               "products", "transactions", "ledger_entry_lines"},
         .default_resources = {"customer_invoices", "supplier_invoices", "customers", "suppliers",
                               "products"},
+        .create = make_pennylane_source,
+        .demo = sim::pennylane_demo,
     };
 }
 

@@ -1,0 +1,371 @@
+#include "sources/pennylane/pennylane_source.hpp"
+
+#include "core/log.hpp"
+#include "sources/common/upstream.hpp"
+#include "sources/common/url.hpp"
+#include "sources/pennylane/pennylane_mapping.hpp"
+#include "sources/source_status.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <map>
+#include <set>
+
+namespace changefeed::sources::pennylane {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view k_api = "/api/external/v2";
+/// How close to the end of retention a watermark may get before the changelog is abandoned for
+/// a resync (the next request must still be answerable).
+constexpr auto k_retention_margin = std::chrono::hours(1);
+/// Empty pages that still say has_more, in a row, before the walk is considered finished.
+constexpr int k_max_empty_pages = 3;
+/// Pages followed for one hydration chunk (it should fit in one).
+constexpr int k_max_hydration_pages = 10;
+
+class pennylane_source final : public source {
+public:
+    explicit pennylane_source(source_context& ctx)
+        : config_(ctx.config), http_(ctx.http), status_(ctx.status),
+          hydrate_(config_.option_bool("hydrate")),
+          chunk_(static_cast<std::size_t>(config_.option_int("hydrate_chunk"))),
+          page_limit_(config_.option_int("page_limit")),
+          overlap_(std::chrono::duration_cast<std::chrono::microseconds>(
+              config_.option_duration("overlap"))),
+          retention_(std::chrono::duration_cast<std::chrono::microseconds>(
+              config_.option_duration("retention"))),
+          api_(config_.base_url + std::string(k_api)) {
+        http_.set_describe([](const http::client_response& res) { return error_text(res.body); });
+        for (const auto& r : config_.resources) {
+            states_[r];
+        }
+    }
+
+    void restore(const db::checkpoint_map& stored) override {
+        std::map<std::string, resource_state> states;
+        for (const auto& r : config_.resources) {
+            auto it = stored.find(r);
+            if (it == stored.end()) {
+                states[r];
+                continue;
+            }
+            auto parsed = resource_state::from_json(it->second);
+            if (auto* error = std::get_if<std::string>(&parsed)) {
+                throw std::runtime_error("stored checkpoint of " + r + ": " + *error);
+            }
+            states[r] = std::get<resource_state>(std::move(parsed));
+        }
+        states_ = std::move(states);
+        current_ = 0;
+        update_status();
+    }
+
+    json::value checkpoint() const override {
+        json::object o;
+        for (const auto& [resource, state] : states_) {
+            o[resource] = state.to_json();
+        }
+        return o;
+    }
+
+    asio::awaitable<poll_step> poll() override {
+        poll_step step;
+        if (config_.resources.empty()) {
+            co_return step;
+        }
+        const std::string resource = config_.resources[current_];
+        resource_state state = states_[resource];
+        bool resource_more = false;
+
+        auto now = time::now();
+        if (!state.resync && state.watermark && *state.watermark < now - retention_ + k_retention_margin) {
+            log::warn("pennylane watermark is past the changelog retention; resyncing through the list "
+                      "endpoint",
+                      {{"source", config_.name}, {"resource", resource},
+                       {"watermark", time::format_rfc3339(*state.watermark)}});
+            state.resync = resync_progress{now, std::nullopt, 0, 0};
+            state.cursor.reset();
+        }
+        if (state.resync) {
+            co_await read_listing(resource, state, step, resource_more);
+        } else {
+            co_await read_changelog(resource, state, step, resource_more);
+        }
+
+        step.checkpoints.push_back({config_.name, resource, state.to_json()});
+        std::size_t next_index = resource_more ? current_ : (current_ + 1) % config_.resources.size();
+        step.more = resource_more || next_index != 0;
+        step.committed = [this, resource, state, next_index] {
+            states_[resource] = state;
+            current_ = next_index;
+            update_status();
+        };
+        co_return step;
+    }
+
+private:
+    http::client_request get(const std::string& path, const query_params& q) const {
+        http::client_request req;
+        req.url = make_url(api_, path, q);
+        req.headers.emplace_back("Authorization", "Bearer " + config_.option_string("token"));
+        req.headers.emplace_back("Accept", "application/json");
+        return req;
+    }
+
+    std::optional<time::time_point> start_date(const resource_state& state,
+                                               time::time_point now) const {
+        if (state.floor) {
+            return state.floor;
+        }
+        if (state.watermark) {
+            return *state.watermark - overlap_;
+        }
+        if (config_.start_from) {
+            if (*config_.start_from == "now") {
+                return now;
+            }
+            auto from = time::parse_rfc3339(*config_.start_from);
+            if (from && *from > now - retention_ + k_retention_margin) {
+                return from;
+            }
+        }
+        return std::nullopt;  // everything the vendor still retains
+    }
+
+    query_params changelog_query(const resource_state& state, time::time_point now) const {
+        query_params q;
+        if (auto from = start_date(state, now)) {
+            q.emplace_back("start_date", time::format_rfc3339_us(*from));
+        }
+        q.emplace_back("limit", std::to_string(page_limit_));
+        return q;
+    }
+
+    asio::awaitable<void> read_changelog(const std::string& resource, resource_state& state,
+                                         poll_step& step, bool& more) {
+        auto path = "/changelogs/" + resource;
+        auto sent_cursor = state.cursor;
+        auto request_time = time::now();
+        auto req = sent_cursor ? get(path, {{"cursor", *sent_cursor},
+                                            {"limit", std::to_string(page_limit_)}})
+                               : get(path, changelog_query(state, request_time));
+        auto res = co_await http_.send(req);
+        if (sent_cursor && (res.status == 400 || res.status == 422)) {
+            // The cursor outlived the vendor's request session: restart from the watermark.
+            log::info("pennylane refused a stored cursor; restarting from the watermark",
+                      {{"source", config_.name}, {"resource", resource}});
+            state.cursor.reset();
+            sent_cursor.reset();
+            request_time = time::now();
+            req = get(path, changelog_query(state, request_time));
+            res = co_await http_.send(req);
+        }
+        if (!sent_cursor && res.status == 422) {
+            log::warn("pennylane changelog no longer reaches the watermark; resyncing",
+                      {{"source", config_.name}, {"resource", resource},
+                       {"detail", http_.scrub(error_text(res.body))}});
+            state.resync = resync_progress{time::now(), std::nullopt, 0, 0};
+            more = true;
+            co_return;
+        }
+        if (res.status != 200) {
+            http_.fail(req, res);
+        }
+        auto parsed = parse_changelog(res.body);
+        if (auto* error = std::get_if<std::string>(&parsed)) {
+            http_.invalid(req, *error);
+        }
+        auto& page = std::get<changelog_page>(parsed);
+
+        // Guards against a walk that never ends (seen in the wild): empty pages that claim
+        // more, a cursor that points at itself, has_more without a cursor.
+        if (page.has_more && page.items.empty()) {
+            if (++empty_pages_ >= k_max_empty_pages) {
+                log::warn("pennylane kept answering empty pages with has_more; ending the walk",
+                          {{"source", config_.name}, {"resource", resource}});
+                page.has_more = false;
+            }
+        } else {
+            empty_pages_ = 0;
+        }
+        if (page.has_more && (!page.next_cursor || page.next_cursor == sent_cursor)) {
+            log::warn("pennylane answered has_more without a new cursor; ending the walk",
+                      {{"source", config_.name}, {"resource", resource}});
+            page.has_more = false;
+        }
+        if (!page.has_more) {
+            empty_pages_ = 0;
+        }
+
+        auto outcome = apply_page(state, page, overlap_,
+                                  page.has_more ? std::nullopt : std::optional(request_time));
+        std::map<std::int64_t, json::value> records;
+        bool hydrating = hydrate_ && has_list_endpoint(resource);
+        if (hydrating) {
+            std::vector<std::int64_t> ids;
+            std::set<std::int64_t> unique;
+            for (const auto* item : outcome.fresh) {
+                if (item->key.operation != "delete" && unique.insert(item->key.id).second) {
+                    ids.push_back(item->key.id);
+                }
+            }
+            co_await hydrate(resource, ids, records);
+        }
+        for (const auto* item : outcome.fresh) {
+            std::optional<json::value> data;
+            if (hydrating) {
+                auto it = records.find(item->key.id);
+                data = item->key.operation == "delete" || it == records.end() ? json::value(nullptr)
+                                                                              : it->second;
+            }
+            step.events.push_back(make_event(config_.name, resource, *item, std::move(data)));
+        }
+        state = std::move(outcome.next);
+        more = page.has_more;
+    }
+
+    asio::awaitable<void> hydrate(const std::string& resource, const std::vector<std::int64_t>& ids,
+                                  std::map<std::int64_t, json::value>& records) {
+        for (std::size_t begin = 0; begin < ids.size(); begin += chunk_) {
+            std::vector<std::int64_t> chunk(ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                                            ids.begin() + static_cast<std::ptrdiff_t>(
+                                                              std::min(ids.size(), begin + chunk_)));
+            std::optional<std::string> cursor;
+            for (int page_no = 0; page_no < k_max_hydration_pages; ++page_no) {
+                query_params q;
+                if (cursor) {
+                    q = {{"cursor", *cursor}, {"limit", std::to_string(chunk_)}};
+                } else {
+                    q = {{"filter", id_in_filter(chunk)}, {"limit", std::to_string(chunk_)}};
+                }
+                auto req = get("/" + resource, q);
+                auto res = co_await http_.send(req);
+                if (res.status != 200) {
+                    http_.fail(req, res);
+                }
+                auto parsed = parse_list(res.body);
+                if (auto* error = std::get_if<std::string>(&parsed)) {
+                    http_.invalid(req, *error);
+                }
+                auto& page = std::get<list_page>(parsed);
+                for (auto& record : page.items) {
+                    auto id = record.at("id").as_int64();
+                    records[id] = std::move(record);
+                }
+                if (!page.has_more || !page.next_cursor) {
+                    break;
+                }
+                cursor = page.next_cursor;
+            }
+        }
+    }
+
+    asio::awaitable<void> read_listing(const std::string& resource, resource_state& state,
+                                      poll_step& step, bool& more) {
+        auto& progress = *state.resync;
+        if (!has_list_endpoint(resource)) {
+            log::error("pennylane changelog beyond retention and no list endpoint to resync from; "
+                       "changes older than the retention were missed",
+                       {{"source", config_.name}, {"resource", resource}});
+            state = resource_state{};
+            more = true;
+            co_return;
+        }
+        query_params q{{"limit", "100"}, {"sort", "id"}};
+        if (progress.cursor) {
+            q.emplace_back("cursor", *progress.cursor);
+        }
+        auto req = get("/" + resource, q);
+        auto res = co_await http_.send(req);
+        if (progress.cursor && (res.status == 400 || res.status == 422)) {
+            // The listing's cursor expired: list again from the start (identities dedupe).
+            progress.cursor.reset();
+            more = true;
+            co_return;
+        }
+        if (res.status != 200) {
+            http_.fail(req, res);
+        }
+        auto parsed = parse_list(res.body);
+        if (auto* error = std::get_if<std::string>(&parsed)) {
+            http_.invalid(req, *error);
+        }
+        auto& page = std::get<list_page>(parsed);
+        auto listed_at = time::now();
+        for (const auto& record : page.items) {
+            step.events.push_back(make_snapshot_event(config_.name, resource, record, listed_at));
+        }
+        progress.pages += 1;
+        progress.events += page.items.size();
+        more = true;
+        if (page.has_more && page.next_cursor && page.next_cursor != progress.cursor) {
+            progress.cursor = page.next_cursor;
+            co_return;
+        }
+        // Listed everything: the changelog resumes from when the listing began.
+        log::info("pennylane resync finished",
+                  {{"source", config_.name}, {"resource", resource},
+                   {"pages", progress.pages}, {"events", progress.events}});
+        last_resync_ = json::object{{"state", "done"},
+                                    {"resource", resource},
+                                    {"started_at", time::format_rfc3339(progress.started_at)},
+                                    {"finished_at", time::format_rfc3339(listed_at)},
+                                    {"pages", progress.pages},
+                                    {"events", progress.events}};
+        auto started = progress.started_at;
+        state = resource_state{};
+        state.watermark = started;
+        state.floor = started - overlap_;
+    }
+
+    void update_status() {
+        auto now = time::now();
+        json::array at_risk;
+        std::optional<json::object> running;
+        for (const auto& [resource, state] : states_) {
+            if (state.watermark && *state.watermark < now - retention_ + std::chrono::days(7)) {
+                at_risk.push_back(json::value(resource));
+            }
+            if (state.resync && !running) {
+                running = json::object{{"state", "running"},
+                                       {"resource", resource},
+                                       {"started_at", time::format_rfc3339(state.resync->started_at)},
+                                       {"finished_at", nullptr},
+                                       {"pages", state.resync->pages},
+                                       {"events", state.resync->events}};
+            }
+        }
+        status_.extra["retention_at_risk"] = std::move(at_risk);
+        if (running) {
+            status_.extra["resync"] = std::move(*running);
+        } else if (last_resync_) {
+            status_.extra["resync"] = *last_resync_;
+        }
+    }
+
+    app::source_config config_;
+    upstream& http_;
+    source_status& status_;
+    bool hydrate_;
+    std::size_t chunk_;
+    std::int64_t page_limit_;
+    std::chrono::microseconds overlap_;
+    std::chrono::microseconds retention_;
+    std::string api_;
+    std::map<std::string, resource_state> states_;
+    std::size_t current_ = 0;
+    int empty_pages_ = 0;
+    std::optional<json::object> last_resync_;
+};
+
+}  // namespace
+
+std::unique_ptr<source> make_pennylane_source(source_context& ctx) {
+    return std::make_unique<pennylane_source>(ctx);
+}
+
+}  // namespace changefeed::sources::pennylane

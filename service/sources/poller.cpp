@@ -1,0 +1,301 @@
+#include "sources/poller.hpp"
+
+#include "core/log.hpp"
+#include "db/checkpoint_repository.hpp"
+#include "db/outbox_writer.hpp"
+#include "db/pg_pool.hpp"
+#include "db/source_lease.hpp"
+#include "sources/common/upstream.hpp"
+#include "sources/registry.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <random>
+
+namespace changefeed::sources {
+
+namespace asio = boost::asio;
+
+namespace {
+
+upstream_settings make_upstream_settings(const app::source_config& config) {
+    upstream_settings s;
+    s.source = config.name;
+    s.rate_limit = config.rate_limit;
+    s.client.timeout = config.timeout;
+    if (const auto* kind = find_kind(config.kind)) {
+        for (const auto& knob : kind->knobs) {
+            if (knob.type == knob_type::secret) {
+                auto value = config.option_string(knob.name);
+                if (!value.empty()) {
+                    s.secrets.push_back(value);
+                }
+            }
+        }
+    }
+    return s;
+}
+
+bool is_cancellation(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& se) {
+        return se.code() == asio::error::operation_aborted;
+    } catch (...) {
+        return false;
+    }
+}
+
+}  // namespace
+
+struct poller::impl : std::enable_shared_from_this<poller::impl> {
+    impl(asio::any_io_executor ex, app::source_config cfg, db::pg_pool& p, db::outbox_writer& w,
+         db::source_lease* l, poller_timing t)
+        : executor(ex), config(std::move(cfg)), pool(p), writer(w), lease(l), timing(t),
+          http(ex, make_upstream_settings(config)), sleeper(ex), rng(std::random_device{}()) {
+        status.name = config.name;
+        status.kind = config.kind;
+        status.state = config.enabled ? source_state::idle : source_state::disabled;
+    }
+
+    asio::any_io_executor executor;
+    app::source_config config;
+    db::pg_pool& pool;
+    db::outbox_writer& writer;
+    db::source_lease* lease;
+    poller_timing timing;
+    upstream http;
+    std::unique_ptr<source> adapter;
+    source_status status;
+    asio::steady_timer sleeper;
+    asio::cancellation_signal cancel;
+    std::mt19937_64 rng;
+    bool stopping = false;
+    bool woken = false;
+    std::function<void(const std::vector<stored_tally>&)> stored_callback;
+
+    // Sleeps `d` unless woken or stopped; throws operation_aborted when cancelled.
+    asio::awaitable<void> sleep(std::chrono::milliseconds d) {
+        status.next_poll_at = time::now() + std::chrono::duration_cast<std::chrono::microseconds>(d);
+        if (!woken) {
+            sleeper.expires_after(d);
+            (void)co_await sleeper.async_wait(asio::as_tuple(asio::use_awaitable));
+            auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none) {
+                throw boost::system::system_error(asio::error::operation_aborted);
+            }
+        }
+        woken = false;
+        status.next_poll_at.reset();
+    }
+
+    // One pass: poll a step and commit it. Returns true when more is waiting upstream.
+    asio::awaitable<std::optional<std::chrono::milliseconds>> step() {
+        status.state = source_state::polling;
+        status.last_poll_at = time::now();
+        auto polled = adapter->poll();
+        poll_step s = co_await std::move(polled);
+        // What the commit will be reported as (the request gives the events away).
+        std::vector<stored_tally> tally;
+        std::optional<time::time_point> newest;
+        for (const auto& e : s.events) {
+            auto it = std::find_if(tally.begin(), tally.end(), [&e](const stored_tally& t) {
+                return t.resource == e.resource && t.operation == e.operation;
+            });
+            if (it == tally.end()) {
+                tally.push_back({e.resource, e.operation, 0});
+                it = tally.end() - 1;
+            }
+            ++it->events;
+            if (auto at = time::parse_rfc3339(e.occurred_at); at && (!newest || *at > *newest)) {
+                newest = at;
+            }
+        }
+        db::append_request req;
+        req.events = std::move(s.events);
+        req.checkpoints = std::move(s.checkpoints);
+        req.extra = std::move(s.extra);
+        auto append = writer.append(std::move(req));
+        auto result = co_await std::move(append);
+        if (s.committed) {
+            s.committed();
+        }
+        status.checkpoint = adapter->checkpoint();
+        status.events_total += result.inserted;
+        status.last_success_at = time::now();
+        status.last_error.clear();
+        if (newest && (!status.newest_occurred_at || *newest > *status.newest_occurred_at)) {
+            status.newest_occurred_at = newest;
+        }
+        // Duplicates (overlapping polls) are not new events; the tally counts them only when
+        // the commit stored everything.
+        if (result.inserted > 0 && result.duplicates == 0 && stored_callback) {
+            stored_callback(tally);
+        }
+        co_return s.more ? std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(0))
+                         : s.next_poll;
+    }
+
+    asio::awaitable<void> loop() {
+        status.requests_total = 0;
+        http.on_wait = [this](std::optional<time::time_point> until, const std::string& reason) {
+            if (until) {
+                status.next_poll_at = until;
+                if (reason != "rate budget") {
+                    status.state = source_state::backing_off;
+                }
+            } else {
+                status.next_poll_at.reset();
+                status.state = source_state::polling;
+            }
+        };
+        bool restored = false;
+        unsigned failures = 0;
+        while (!stopping) {
+            // Only the replica holding the source polls it.
+            if (lease != nullptr) {
+                auto held = co_await lease->hold(config.name);
+                if (!held) {
+                    status.holder = false;
+                    status.state = source_state::idle;
+                    restored = false;  // whoever held it moved the checkpoint on
+                    co_await sleep(config.poll_interval);
+                    continue;
+                }
+                status.holder = true;
+            }
+
+            std::exception_ptr failure;
+            std::optional<std::chrono::milliseconds> next;
+            try {
+                if (!restored) {
+                    auto name = config.name;
+                    auto job = [name](pqxx::connection_base& c) {
+                        return db::load_checkpoints(c, name);
+                    };
+                    auto stored = co_await pool.run(std::move(job));
+                    adapter->restore(stored);
+                    status.checkpoint = adapter->checkpoint();
+                    restored = true;
+                }
+                next = co_await step();
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            status.requests_total = http.requests();
+            if (failure && (stopping || is_cancellation(failure))) {
+                break;
+            }
+            if (!failure) {
+                failures = 0;
+                if (next && next->count() == 0) {
+                    // More pages: go on, but let the rest of the io_context run first.
+                    co_await asio::post(executor, asio::use_awaitable);
+                    continue;
+                }
+                status.state = source_state::idle;
+                co_await sleep(next.value_or(config.poll_interval));
+                continue;
+            }
+
+            // A failed step committed nothing: record why and back off.
+            std::chrono::milliseconds wait{0};
+            try {
+                std::rethrow_exception(failure);
+            } catch (const upstream_error& e) {
+                status.last_error = e.what();
+                if (e.kind() == upstream_failure::auth) {
+                    status.state = source_state::failing;
+                    wait = std::max(timing.auth_retry, config.poll_interval);
+                } else {
+                    status.state = source_state::backing_off;
+                    wait = full_jitter(timing.failure_backoff, failures, rng);
+                }
+            } catch (const std::exception& e) {
+                status.last_error = http.scrub(e.what());
+                status.state = source_state::backing_off;
+                wait = full_jitter(timing.failure_backoff, failures, rng);
+            }
+            ++failures;
+            if (failures >= 5 && status.state == source_state::backing_off) {
+                status.state = source_state::failing;
+            }
+            log::warn("source step failed",
+                      {{"source", config.name},
+                       {"error", status.last_error},
+                       {"retry_in_ms", static_cast<std::int64_t>(wait.count())}});
+            co_await sleep(std::max(wait, std::chrono::milliseconds(50)));
+        }
+        if (lease != nullptr && status.holder) {
+            co_await lease->release(config.name);
+        }
+        status.state = source_state::idle;
+        status.next_poll_at.reset();
+    }
+};
+
+poller::poller(asio::any_io_executor ex, app::source_config config, const source_factory& make,
+               db::pg_pool& pool, db::outbox_writer& writer, db::source_lease* lease,
+               poller_timing timing)
+    : impl_(std::make_shared<impl>(ex, std::move(config), pool, writer, lease, timing)) {
+    source_context ctx{impl_->config, ex, impl_->http, impl_->status, pool};
+    impl_->adapter = make(ctx);
+    impl_->status.checkpoint = nullptr;
+}
+
+poller::~poller() = default;
+
+asio::awaitable<void> poller::run() {
+    auto self = impl_;
+    if (!self->config.enabled) {
+        co_return;
+    }
+    auto ex = co_await asio::this_coro::executor;
+    auto body = [self]() -> asio::awaitable<void> {
+        try {
+            co_await self->loop();
+        } catch (const std::exception& e) {
+            if (!self->stopping) {
+                log::error("poller ended", {{"source", self->config.name}, {"error", e.what()}});
+            }
+        }
+    };
+    auto token = asio::bind_cancellation_slot(self->cancel.slot(), asio::use_awaitable);
+    co_await asio::co_spawn(ex, body(), token);
+}
+
+void poller::stop() {
+    impl_->stopping = true;
+    impl_->cancel.emit(asio::cancellation_type::terminal);
+    impl_->sleeper.cancel();
+}
+
+void poller::wake() {
+    impl_->woken = true;
+    impl_->sleeper.cancel();
+}
+
+const source_status& poller::status() const { return impl_->status; }
+
+boost::json::object poller::status_json(time::time_point now) const {
+    return to_json(impl_->status, &impl_->http.limiter(), now);
+}
+
+upstream& poller::http() { return impl_->http; }
+
+const app::source_config& poller::config() const { return impl_->config; }
+
+void poller::on_stored(std::function<void(const std::vector<stored_tally>&)> callback) {
+    impl_->stored_callback = std::move(callback);
+}
+
+}  // namespace changefeed::sources
