@@ -4,6 +4,8 @@
 #include "app/config.hpp"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace changefeed::test {
 
@@ -20,5 +22,11 @@ private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };
+
+/// A configuration loaded through the real loader (defaults and validation included): the
+/// database, `sources_yaml` as the items of `sources:`, and the given feed tokens. Throws
+/// std::runtime_error with the loader's message when the YAML is invalid.
+app::app_config config_with_sources(const std::string& database_url, const std::string& sources_yaml,
+                                    const std::vector<std::string>& tokens = {});
 
 }  // namespace changefeed::test

@@ -23,9 +23,14 @@ void simulator::on_request(std::function<void(const http::request&)> hook) {
 }
 
 void simulator::count_request(const http::request& req) {
-    ++requests_;
-    if (hook_) {
-        hook_(req);
+    std::function<void(const http::request&)> hook;
+    {
+        std::lock_guard lock(mutex_);
+        ++requests_;
+        hook = hook_;
+    }
+    if (hook) {
+        hook(req);
     }
 }
 

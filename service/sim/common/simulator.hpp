@@ -33,11 +33,13 @@ public:
     /// Requests answered 429.
     [[nodiscard]] std::uint64_t throttled() const;
 
-    /// Called (on the serving thread, before the answer is built) with each request's path.
+    /// Called with each request (on the serving thread, before the answer is built, without the
+    /// simulator's lock held).
     void on_request(std::function<void(const http::request&)> hook);
 
 protected:
-    /// Call at the start of every handler, under the lock.
+    /// Call at the start of every handler, before taking the lock: counts the request and runs
+    /// the test hook (which may call back into the simulator).
     void count_request(const http::request& req);
     void violation(std::string what);
     void count_throttled() { ++throttled_; }

@@ -155,8 +155,8 @@ std::optional<http::response> pennylane_simulator::admit(const http::request& re
 
 http::response pennylane_simulator::changelog_page(const http::request& req,
                                                    const std::string& resource) {
-    std::lock_guard lock(mutex_);
     count_request(req);
+    std::lock_guard lock(mutex_);
     ++requests_by_kind_["changelog"];
     if (auto refused = admit(req)) {
         return *refused;
@@ -184,6 +184,7 @@ http::response pennylane_simulator::changelog_page(const http::request& req,
     if (cursor) {
         auto decoded = decode_cursor(*cursor, cursor_generation_, resource, "changelog");
         if (!decoded || *decoded > log.size()) {
+            ++cursors_refused_;
             return json_reply(400, error_body(400, "Invalid cursor"));
         }
         offset = *decoded;
@@ -224,8 +225,8 @@ http::response pennylane_simulator::changelog_page(const http::request& req,
 }
 
 http::response pennylane_simulator::list_page(const http::request& req, const std::string& resource) {
-    std::lock_guard lock(mutex_);
     count_request(req);
+    std::lock_guard lock(mutex_);
     ++requests_by_kind_["list"];
     if (auto refused = admit(req)) {
         return *refused;
@@ -471,6 +472,11 @@ std::uint64_t pennylane_simulator::requests_of(const std::string& kind) const {
     std::lock_guard lock(mutex_);
     auto it = requests_by_kind_.find(kind);
     return it == requests_by_kind_.end() ? 0 : it->second;
+}
+
+std::uint64_t pennylane_simulator::cursors_refused() const {
+    std::lock_guard lock(mutex_);
+    return cursors_refused_;
 }
 
 void pennylane_simulator::set_rate_limit(sources::rate_window limit) {

@@ -64,6 +64,8 @@ public:
     void expire_cursors();
     /// Requests per endpoint kind: "changelog", "list".
     [[nodiscard]] std::uint64_t requests_of(const std::string& kind) const;
+    /// Changelog requests refused for an expired or unknown cursor.
+    [[nodiscard]] std::uint64_t cursors_refused() const;
     /// Sets the vendor's rate limit (tests provoke 429 storms with a tight one).
     void set_rate_limit(sources::rate_window limit);
 
@@ -90,7 +92,7 @@ private:
     std::map<std::string, std::uint64_t> requests_by_kind_;
     std::vector<time::time_point> recent_;  ///< admitted request times, for the rate limit
     std::optional<time::time_point> retry_not_before_;  ///< from the last 429
-    std::uint64_t seq_ = 0;
+    std::uint64_t cursors_refused_ = 0;
 };
 
 }  // namespace changefeed::sim
