@@ -419,11 +419,24 @@ void pennylane_simulator::generate(const std::string& resource, std::size_t coun
             op = "delete";
         }
         std::int64_t id = 0;
-        if (op == "insert") {
-            id = s.next_id++;
-        } else {
+        if (op != "insert") {
+            // Never the same (id, operation) twice at one instant: that would be one change.
             std::uniform_int_distribution<std::size_t> which(0, s.records.size() - 1);
-            id = std::next(s.records.begin(), static_cast<std::ptrdiff_t>(which(rng)))->first;
+            for (int attempt = 0; attempt < 8 && id == 0; ++attempt) {
+                auto candidate = std::next(s.records.begin(), static_cast<std::ptrdiff_t>(which(rng)))->first;
+                bool repeated = false;
+                for (auto it = s.log.rbegin(); it != s.log.rend() && it->processed_at >= at; ++it) {
+                    repeated = repeated || (it->processed_at == at && it->id == candidate &&
+                                            it->operation == op);
+                }
+                if (!repeated) {
+                    id = candidate;
+                }
+            }
+        }
+        if (id == 0) {
+            op = "insert";
+            id = s.next_id++;
         }
         apply(s, resource, op, id, at, rng);
     }
@@ -435,12 +448,11 @@ void pennylane_simulator::generate_tie(const std::string& resource, std::size_t 
     std::mt19937_64 rng(seed);
     auto& s = stores_.at(resource);
     for (std::size_t i = 0; i < count; ++i) {
-        if (s.records.empty() || i % 2 == 0) {
+        // Updates of records created in this batch, each once: no (id, operation) repeats.
+        if (i % 2 == 0) {
             apply(s, resource, "insert", s.next_id++, at, rng);
         } else {
-            std::uniform_int_distribution<std::size_t> which(0, s.records.size() - 1);
-            auto id = std::next(s.records.begin(), static_cast<std::ptrdiff_t>(which(rng)))->first;
-            apply(s, resource, "update", id, at, rng);
+            apply(s, resource, "update", s.next_id - 1, at, rng);
         }
     }
 }
