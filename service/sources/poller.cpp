@@ -20,7 +20,9 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
+#include <unistd.h>
 
 namespace changefeed::sources {
 
@@ -28,8 +30,20 @@ namespace asio = boost::asio;
 
 namespace {
 
+// "changefeed/<version> (replica <host>/<pid>)": vendors' logs (and the multi-replica tests)
+// can tell which replica sent a request.
+std::string replica_user_agent() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) {
+        std::snprintf(host, sizeof host, "unknown");
+    }
+    return std::string("changefeed/" CHANGEFEED_VERSION " (replica ") + host + "/" +
+           std::to_string(::getpid()) + ")";
+}
+
 upstream_settings make_upstream_settings(const app::source_config& config) {
     upstream_settings s;
+    s.client.user_agent = replica_user_agent();
     s.source = config.name;
     s.rate_limit = config.rate_limit;
     s.client.timeout = config.timeout;
