@@ -20,7 +20,7 @@ using namespace changefeed;
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fmt::print(stderr, "usage: outbox_writer_bench DATABASE_URL [producers=64] [seconds=10] [lanes=2]\n");
+        fmt::print(stderr, "usage: outbox_writer_bench DATABASE_URL [producers=64] [seconds=10] [lanes=2] [spread=measured|always|never]\n");
         return 2;
     }
     std::string url = argv[1];
@@ -29,6 +29,12 @@ int main(int argc, char** argv) {
     db::outbox_writer_options options;
     if (argc > 4) {
         options.lanes = static_cast<std::size_t>(std::atoi(argv[4]));
+    }
+    if (argc > 5) {
+        std::string spread = argv[5];
+        options.spread = spread == "always"  ? db::outbox_writer_options::spreading::always
+                         : spread == "never" ? db::outbox_writer_options::spreading::never
+                                             : db::outbox_writer_options::spreading::measured;
     }
     db::apply_migrations(url);
     asio::io_context ioc{1};

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <set>
 #include <string_view>
 #include <unordered_set>
 
@@ -54,6 +55,70 @@ struct batch_outcome {
     double commit_us = 0;      // the rest of the round trip after the call: commit, wire
 };
 
+void append_json_string(std::string& out, std::string_view text) {
+    out += '"';
+    for (char c : text) {
+        auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            constexpr std::string_view hex = "0123456789abcdef";
+            out += "\\u00";
+            out += hex[u >> 4];
+            out += hex[u & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+
+void append_member(std::string& out, std::string_view key, std::string_view text) {
+    out += '"';
+    out += key;
+    out += "\":";
+    append_json_string(out, text);
+    out += ',';
+}
+
+void append_member(std::string& out, std::string_view key, const boost::json::value& v) {
+    out += '"';
+    out += key;
+    out += "\":";
+    out += boost::json::serialize(v);
+    out += ',';
+}
+
+// The stored payload, written straight to text: the members of core::to_payload() (the
+// integration tests compare the two), without building a JSON object per event.
+void append_payload(std::string& out, const core::change_event& e, std::string_view recorded_at) {
+    out += '{';
+    append_member(out, "event_id", e.event_id);
+    append_member(out, "source", e.source);
+    append_member(out, "source_kind", e.source_kind);
+    append_member(out, "resource", e.resource);
+    append_member(out, "resource_id", e.resource_id);
+    append_member(out, "operation", e.operation);
+    append_member(out, "occurred_at", e.occurred_at);
+    append_member(out, "recorded_at", recorded_at);
+    if (e.changes) {
+        append_member(out, "changes", *e.changes);
+    }
+    if (e.actor) {
+        append_member(out, "actor", *e.actor);
+    }
+    if (e.data) {
+        append_member(out, "data", *e.data);
+    }
+    if (e.snapshot) {
+        out += "\"snapshot\":true,";
+    }
+    out += "\"upstream\":";
+    out += boost::json::serialize(e.upstream);
+    out += '}';
+}
+
 // The JSON array of the stored payloads of every event in `batch`, in order.
 std::string payload_array(const std::vector<slot_ptr>& batch, std::string_view recorded_at) {
     std::string out = "[";
@@ -62,7 +127,7 @@ std::string payload_array(const std::vector<slot_ptr>& batch, std::string_view r
             if (out.size() > 1) {
                 out += ',';
             }
-            out += boost::json::serialize(core::to_payload(e, recorded_at));
+            append_payload(out, e, recorded_at);
         }
     }
     out += ']';
@@ -234,31 +299,28 @@ struct outbox_writer::impl {
     std::size_t in_flight_events = 0;
     // Event ids and checkpoint keys of batches in flight: a request that shares one waits, so two
     // lanes never race on the same row (a deadlock until PostgreSQL breaks it) and checkpoint
-    // updates keep their order.
-    std::unordered_multiset<std::string> claimed;
+    // updates keep their order. The views point into requests that stay alive while in flight.
+    std::unordered_multiset<std::string_view> claimed_ids;
+    std::multiset<std::pair<std::string_view, std::string_view>> claimed_checkpoints;
     timing timings;
     bool stopping = false;
     outbox_writer_stats totals;
     std::int64_t head_reported = 0;
     std::function<void(std::int64_t)> commit_callback;
 
-    static std::string checkpoint_key(const checkpoint_update& c) {
-        // Event ids are UUIDs: a key starting with a control character never equals one.
-        return "\x1e" + c.source + "\x1f" + c.scope;
-    }
-
     [[nodiscard]] bool conflicts(const append_request& r) const {
-        if (claimed.empty()) {
-            return false;
-        }
-        for (const auto& e : r.events) {
-            if (claimed.count(e.event_id) != 0) {
-                return true;
+        if (!claimed_ids.empty()) {
+            for (const auto& e : r.events) {
+                if (claimed_ids.count(e.event_id) != 0) {
+                    return true;
+                }
             }
         }
-        for (const auto& c : r.checkpoints) {
-            if (claimed.count(checkpoint_key(c)) != 0) {
-                return true;
+        if (!claimed_checkpoints.empty()) {
+            for (const auto& c : r.checkpoints) {
+                if (claimed_checkpoints.count({c.source, c.scope}) != 0) {
+                    return true;
+                }
             }
         }
         return false;
@@ -266,19 +328,19 @@ struct outbox_writer::impl {
 
     void claim(const append_request& r) {
         for (const auto& e : r.events) {
-            claimed.insert(e.event_id);
+            claimed_ids.insert(e.event_id);
         }
         for (const auto& c : r.checkpoints) {
-            claimed.insert(checkpoint_key(c));
+            claimed_checkpoints.insert({c.source, c.scope});
         }
     }
 
     void unclaim(const append_request& r) {
         for (const auto& e : r.events) {
-            claimed.erase(claimed.find(e.event_id));
+            claimed_ids.erase(claimed_ids.find(e.event_id));
         }
         for (const auto& c : r.checkpoints) {
-            claimed.erase(claimed.find(checkpoint_key(c)));
+            claimed_checkpoints.erase(claimed_checkpoints.find({c.source, c.scope}));
         }
     }
 

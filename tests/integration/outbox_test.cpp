@@ -129,6 +129,40 @@ TEST_F(outbox_test, duplicate_event_ids_are_stored_once) {
     EXPECT_EQ(count("SELECT count(*) FROM outbox"), 3);
 }
 
+TEST_F(outbox_test, the_stored_payload_is_the_event_as_to_payload_renders_it) {
+    auto full = make_event("full");
+    full.resource_id = "quote\" backslash\\ newline\n tab\t ctrl\x01 \xc3\xa9";
+    full.changes = boost::json::array{boost::json::object{{"field", "name"}, {"old", "a"}, {"new", "b\"c"}}};
+    full.actor = boost::json::object{{"id", 7}, {"email", "x@example.com"}};
+    full.data = boost::json::value(nullptr);
+    full.snapshot = true;
+    auto bare = make_event("bare");
+    bare.upstream = boost::json::array{1, 2.5, "three", nullptr, false};
+    asio::io_context ioc;
+    outbox_writer writer(ioc.get_executor(), db_.url());
+    asio::co_spawn(ioc, writer.run(), asio::detached);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        append_request req;
+        req.events = {full, bare};
+        co_await writer.append(std::move(req));
+        writer.stop();
+    }());
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    auto rows = tx.exec("SELECT payload::text, resource_id, to_char(recorded_at AT TIME ZONE 'UTC', "
+                        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM outbox ORDER BY seq");
+    ASSERT_EQ(rows.size(), 2u);
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto& e = i == 0 ? full : bare;
+        auto stored = boost::json::parse(rows[i][0].c_str()).as_object();
+        auto recorded_at = std::string(stored.at("recorded_at").as_string());
+        EXPECT_EQ(boost::json::value(stored), boost::json::value(core::to_payload(e, recorded_at)))
+            << rows[i][0].c_str();
+        EXPECT_EQ(rows[i][1].as<std::string>(), e.resource_id);
+        EXPECT_EQ(rows[i][2].as<std::string>(), recorded_at) << "the column and the payload agree";
+    }
+}
+
 TEST_F(outbox_test, events_and_checkpoints_commit_together_or_not_at_all) {
     asio::io_context ioc;
     outbox_writer writer(ioc.get_executor(), db_.url());
