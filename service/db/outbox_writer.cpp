@@ -256,6 +256,23 @@ batch_outcome attempt_batch(pqxx::connection_base& conn, const std::vector<slot_
     return outcome;
 }
 
+// True when `failure` says nothing about the requests themselves (the database is unreachable,
+// shutting down or out of resources): retrying each request alone would only fail each again. A
+// statement timeout is not among them: one request's slow `extra` may have caused it.
+bool batch_wide(const std::exception_ptr& failure) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const pqxx::broken_connection&) {
+        return true;
+    } catch (const pqxx::sql_error& e) {
+        std::string_view state = e.sqlstate();
+        return state.substr(0, 2) == "08" || state.substr(0, 2) == "53" ||
+               state.substr(0, 3) == "57P";
+    } catch (...) {
+        return false;
+    }
+}
+
 // Smoothed timings that decide whether a burst is split across idle lanes.
 struct timing {
     double insert_us_per_event = 0;
@@ -470,7 +487,7 @@ struct outbox_writer::impl {
     static asio::awaitable<void> write(std::shared_ptr<impl> self, std::size_t lane,
                                        std::vector<slot_ptr> batch) {
         auto outcome = co_await self->attempt(lane, batch);
-        if (outcome.failure && batch.size() > 1) {
+        if (outcome.failure && batch.size() > 1 && !batch_wide(outcome.failure)) {
             // One request's bad write must not fail its neighbours: retry each alone.
             for (auto& s : batch) {
                 std::vector<slot_ptr> single{s};
