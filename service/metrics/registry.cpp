@@ -162,35 +162,28 @@ std::vector<double> checked_bounds(std::vector<double> bounds) {
 // ---------------------------------------------------------------------------------------------
 // Values.
 
+void detail::value_cell::set_function(std::function<double()> read) {
+    std::lock_guard lock(read_mutex_);
+    read_ = std::move(read);
+}
+
+double detail::value_cell::value() const {
+    std::lock_guard lock(read_mutex_);
+    return read_ ? call_reader(read_) : value_.load(std::memory_order_relaxed);
+}
+
+void detail::value_cell::add(double amount) noexcept { add_double(value_, amount); }
+void detail::value_cell::store(double v) noexcept { value_.store(v, std::memory_order_relaxed); }
+
 void counter::inc(double amount) noexcept {
     if (amount > 0) {
-        add_double(value_, amount);
+        add(amount);
     }
 }
 
-void counter::set_function(std::function<double()> read) {
-    std::lock_guard lock(read_mutex_);
-    read_ = std::move(read);
-}
-
-double counter::value() const {
-    std::lock_guard lock(read_mutex_);
-    return read_ ? call_reader(read_) : value_.load(std::memory_order_relaxed);
-}
-
-void gauge::set(double v) noexcept { value_.store(v, std::memory_order_relaxed); }
-void gauge::inc(double amount) noexcept { add_double(value_, amount); }
-void gauge::dec(double amount) noexcept { add_double(value_, -amount); }
-
-void gauge::set_function(std::function<double()> read) {
-    std::lock_guard lock(read_mutex_);
-    read_ = std::move(read);
-}
-
-double gauge::value() const {
-    std::lock_guard lock(read_mutex_);
-    return read_ ? call_reader(read_) : value_.load(std::memory_order_relaxed);
-}
+void gauge::set(double v) noexcept { store(v); }
+void gauge::inc(double amount) noexcept { add(amount); }
+void gauge::dec(double amount) noexcept { add(-amount); }
 
 histogram::histogram(std::vector<double> bounds)
     : bounds_(checked_bounds(std::move(bounds))),

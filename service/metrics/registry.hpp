@@ -18,16 +18,20 @@
 
 namespace changefeed::metrics {
 
-/// A value that only goes up. Resets only when the process restarts.
-class counter {
+namespace detail {
+
+/// A value kept in an atomic, or read from a function at every render.
+class value_cell {
 public:
-    /// Adds `amount`; a negative or NaN amount is ignored (a counter never goes down).
-    void inc(double amount = 1.0) noexcept;
     /// From now on the value is `read()`, called at every render on the rendering thread (for a
-    /// total kept elsewhere). It must not decrease and must not call back into the registry.
+    /// value kept elsewhere). It must not call back into the registry.
     void set_function(std::function<double()> read);
     /// The current value (calls the function when one is set; NaN when it throws).
     [[nodiscard]] double value() const;
+
+protected:
+    void add(double amount) noexcept;
+    void store(double v) noexcept;
 
 private:
     std::atomic<double> value_{0.0};
@@ -35,22 +39,22 @@ private:
     std::function<double()> read_;
 };
 
+}  // namespace detail
+
+/// A value that only goes up. Resets only when the process restarts. A function set with
+/// set_function() must not decrease either.
+class counter : public detail::value_cell {
+public:
+    /// Adds `amount`; a negative or NaN amount is ignored (a counter never goes down).
+    void inc(double amount = 1.0) noexcept;
+};
+
 /// A value that goes up and down.
-class gauge {
+class gauge : public detail::value_cell {
 public:
     void set(double v) noexcept;
     void inc(double amount = 1.0) noexcept;
     void dec(double amount = 1.0) noexcept;
-    /// From now on the value is `read()`, called at every render on the rendering thread. It
-    /// must not call back into the registry.
-    void set_function(std::function<double()> read);
-    /// The current value (calls the function when one is set; NaN when it throws).
-    [[nodiscard]] double value() const;
-
-private:
-    std::atomic<double> value_{0.0};
-    mutable std::mutex read_mutex_;
-    std::function<double()> read_;
 };
 
 /// Counts observations into buckets with fixed upper bounds, plus their sum.
