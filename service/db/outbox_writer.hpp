@@ -80,7 +80,8 @@ public:
     /// unavailable: a pqxx error); nothing of this request is stored then.
     boost::asio::awaitable<append_result> append(append_request req);
 
-    /// The writer loop. Returns after stop() once everything queued has been written (or failed).
+    /// The writer loop. Returns after stop() (or its cancellation) once everything queued has been
+    /// written (or failed).
     boost::asio::awaitable<void> run();
     void stop();
 
@@ -88,7 +89,7 @@ public:
     /// a head that never goes down.
     void on_commit(std::function<void(std::int64_t head_seq)> callback);
 
-    /// Transactions committed so far.
+    /// Transactions committed so far. Call on the writer's executor, as stats().
     [[nodiscard]] std::uint64_t commits() const;
     [[nodiscard]] outbox_writer_stats stats() const;
 
