@@ -6,6 +6,7 @@
 #include "db/outbox_writer.hpp"
 #include "db/pg_pool.hpp"
 #include "feed/changes_handler.hpp"
+#include "feed/feed_api.hpp"
 #include "feed/feed_notifier.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -26,6 +27,8 @@ struct service::impl {
     impl(asio::io_context& ioc, app_config cfg)
         : ioc(ioc), config(std::move(cfg)), pool(config.database_url, config.database_pool_size),
           writer(ioc.get_executor(), config.database_url), notifier(ioc.get_executor()),
+          feed(pool, notifier,
+               {config.feed.tokens, config.feed.max_limit, std::chrono::seconds(15), config.feed.retention}),
           retention_timer(ioc), server(ioc.get_executor(), routes, server_options()) {}
 
     asio::io_context& ioc;
@@ -33,6 +36,7 @@ struct service::impl {
     db::pg_pool pool;
     db::outbox_writer writer;
     feed::feed_notifier notifier;
+    feed::feed_api feed;
     asio::steady_timer retention_timer;
     http::router routes;
     http::server server;
@@ -53,8 +57,7 @@ struct service::impl {
     }
 
     void add_routes() {
-        feed::feed_settings settings{config.feed.tokens, config.feed.max_limit};
-        routes.add("GET", "/changes", feed::changes_handler(pool, notifier, settings));
+        feed.add_routes(routes);
         routes.add("GET", "/healthz", [](const http::request&) -> asio::awaitable<http::response> {
             co_return http::json_response("{\"status\":\"ok\"}");
         });
@@ -171,7 +174,8 @@ void service::start() {
 
 asio::awaitable<void> service::run() {
     using namespace asio::experimental::awaitable_operators;
-    co_await (impl_->server.run() && impl_->writer.run() && impl_->retention_loop());
+    co_await (impl_->server.run() && impl_->writer.run() && impl_->retention_loop() &&
+              impl_->feed.run());
     impl_->notifier.stop_listener();
     impl_->pool.stop();
 }
@@ -180,6 +184,7 @@ void service::stop() {
     impl_->stopping = true;
     impl_->server.stop();
     impl_->writer.stop();
+    impl_->feed.stop();
     impl_->retention_timer.cancel();
 }
 
