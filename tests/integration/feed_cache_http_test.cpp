@@ -103,14 +103,19 @@ TEST_F(feed_cache_http_test, concurrent_writers_never_make_a_reader_skip) {
 
     // An event stream reads alongside.
     std::vector<std::int64_t> streamed;
+    std::string stream_error;
     std::thread streamer([&] {
-        sse_client s(server_->port(), "/changes?since=0&limit=7");
-        while (streamed.size() < expected) {
-            auto item = s.next_event(std::chrono::seconds(60));
-            if (!item) {
-                break;
+        try {
+            sse_client s(server_->port(), "/changes?since=0&limit=7");
+            while (streamed.size() < expected) {
+                auto item = s.next_event(std::chrono::seconds(30));
+                if (!item) {
+                    break;
+                }
+                streamed.push_back(std::stoll(item->id));
             }
-            streamed.push_back(std::stoll(item->id));
+        } catch (const std::exception& e) {
+            stream_error = e.what();
         }
     });
 
@@ -139,7 +144,7 @@ TEST_F(feed_cache_http_test, concurrent_writers_never_make_a_reader_skip) {
     }
     streamer.join();
     EXPECT_EQ(seen.size(), expected) << "the reader missed events";
-    ASSERT_EQ(streamed.size(), expected) << "the stream missed events";
+    ASSERT_EQ(streamed.size(), expected) << "the stream missed events: " << stream_error;
     for (std::size_t i = 1; i < streamed.size(); ++i) {
         ASSERT_LT(streamed[i - 1], streamed[i]);
     }
