@@ -5,6 +5,7 @@
 #include "db/pg_pool.hpp"
 #include "feed/changes_params.hpp"
 #include "feed/feed_reader.hpp"
+#include "feed/page_memo.hpp"
 #include "feed/sse_stream.hpp"
 
 #include <boost/json/object.hpp>
@@ -151,8 +152,11 @@ bool wants_event_stream(const http::request& req) {
     return lower.find("text/event-stream") != std::string::npos;
 }
 
-changes_handler::changes_handler(db::pg_pool& pool, feed_reader& reader, feed_settings settings)
-    : pool_(pool), reader_(reader), settings_(std::move(settings)) {}
+changes_handler::changes_handler(db::pg_pool& pool,
+                                 feed_reader& reader,
+                                 page_memo& memo,
+                                 feed_settings settings)
+    : pool_(pool), reader_(reader), memo_(memo), settings_(std::move(settings)) {}
 
 asio::awaitable<http::response> changes_handler::operator()(const http::request& req) const {
     if (auto denied = check_feed_token(req, settings_.tokens)) {
@@ -188,11 +192,21 @@ asio::awaitable<http::response> changes_handler::operator()(const http::request&
 
     // The JSON page, held open up to `wait` seconds while nothing matches (long poll).
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(params.wait_seconds);
+    auto memo_key = page_memo::key(query);
     for (;;) {
         auto generation = reader_.generation();
+        // A page served from the cache is shared by identical requests until the cache changes.
+        auto version = reader_.current_answer_version();
+        http::response res;
+        if (auto body = memo_.find(memo_key, version)) {
+            res.shared_body = std::move(body);
+            co_return res;
+        }
         std::variant<page_view, db::since_expired> result;
+        bool from_cache = false;
         if (auto hit = reader_.try_cache(query)) {
             result = std::move(*hit);
+            from_cache = true;
         } else {
             auto op = reader_.read_db(query);
             result = co_await std::move(op);
@@ -203,7 +217,12 @@ asio::awaitable<http::response> changes_handler::operator()(const http::request&
         auto& page = std::get<page_view>(result);
         if (!page.events.empty() || std::chrono::steady_clock::now() >= deadline ||
             reader_.stopping()) {
-            co_return http::json_response(page_body(page));
+            auto body = std::make_shared<const std::string>(page_body(page));
+            if (from_cache && !page.events.empty()) {
+                memo_.store(std::move(memo_key), version, body);
+            }
+            res.shared_body = std::move(body);
+            co_return res;
         }
         if (reader_.generation() == generation) {
             co_await reader_.wait_until(deadline);

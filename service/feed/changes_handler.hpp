@@ -17,6 +17,7 @@ class pg_pool;
 namespace changefeed::feed {
 
 class feed_reader;
+class page_memo;
 
 struct feed_settings {
     std::vector<std::string> tokens;  ///< empty: no authentication
@@ -41,12 +42,13 @@ bool wants_event_stream(const http::request& req);
 /// whose first page is read before the stream starts. Throws on database errors (a 500).
 class changes_handler {
 public:
-    changes_handler(db::pg_pool& pool, feed_reader& reader, feed_settings settings);
+    changes_handler(db::pg_pool& pool, feed_reader& reader, page_memo& memo, feed_settings settings);
     boost::asio::awaitable<http::response> operator()(const http::request& req) const;
 
 private:
     db::pg_pool& pool_;
     feed_reader& reader_;
+    page_memo& memo_;
     feed_settings settings_;
 };
 

@@ -24,7 +24,7 @@ feed_api::feed_api(db::pg_pool& pool, feed_notifier& commits, feed_settings sett
       reader_(pool, commits, reader_options_of(settings_)) {}
 
 void feed_api::add_routes(http::router& routes) {
-    routes.add("GET", "/changes", changes_handler(pool_, reader_, settings_));
+    routes.add("GET", "/changes", changes_handler(pool_, reader_, memo_, settings_));
     consumers_handler consumers(pool_, settings_.tokens);
     routes.add("GET", "/consumers/{name}",
                [consumers](const http::request& req) { return consumers.get(req); });

@@ -5,6 +5,7 @@
 #include "db/feed_repository.hpp"
 #include "feed/changes_handler.hpp"
 #include "feed/feed_reader.hpp"
+#include "feed/page_memo.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -45,6 +46,7 @@ private:
     db::pg_pool& pool_;
     feed_settings settings_;
     feed_reader reader_;
+    page_memo memo_;
 };
 
 }  // namespace changefeed::feed

@@ -25,7 +25,9 @@ std::size_t feed_cache::cost(const db::outbox_row& row) {
 bool feed_cache::merge(db::tail_read read) {
     floor_ = std::max(floor_, read.floor);
     const bool had_range = has_range_;
+    const std::int64_t old_lo = lo_;
     const std::int64_t old_hi = hi_;
+    const std::size_t old_size = rows_.size();
     if (!has_range_) {
         has_range_ = true;
         lo_ = read.after;
@@ -68,6 +70,9 @@ bool feed_cache::merge(db::tail_read read) {
     }
     apply_floor();
     evict_to_size();
+    if (!had_range || lo_ != old_lo || hi_ != old_hi || rows_.size() != old_size) {
+        ++version_;
+    }
     return !had_range || hi_ > old_hi;
 }
 
@@ -97,6 +102,7 @@ void feed_cache::evict_recorded_before(std::int64_t cutoff_ms) {
         lo_ = rows_.front().seq;
         bytes_ -= cost(rows_.front());
         rows_.pop_front();
+        ++version_;
     }
 }
 

@@ -40,6 +40,8 @@ public:
     [[nodiscard]] std::int64_t floor() const { return floor_; }
     [[nodiscard]] std::size_t size() const { return rows_.size(); }
     [[nodiscard]] std::size_t bytes() const { return bytes_; }
+    /// Changes whenever the range or its rows change: equal versions give equal lookups.
+    [[nodiscard]] std::uint64_t version() const { return version_; }
 
     /// Adds what `read` learned when it overlaps or touches the range (or there is no range yet),
     /// and applies its retention floor. Returns true when `hi` moved up.
@@ -71,6 +73,7 @@ private:
     std::int64_t hi_ = 0;
     std::int64_t floor_ = 0;
     std::size_t bytes_ = 0;
+    std::uint64_t version_ = 0;
     std::deque<db::outbox_row> rows_;
 };
 

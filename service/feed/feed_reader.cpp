@@ -48,6 +48,11 @@ void feed_reader::merge(db::tail_read read) {
     }
 }
 
+feed_reader::answer_version feed_reader::current_answer_version() {
+    evict_aged();
+    return {cache_.version(), commits_.head()};
+}
+
 std::optional<page_view> feed_reader::try_cache(const db::feed_query& q, std::size_t max_bytes) {
     evict_aged();
     auto found = cache_.lookup(q.since, q.filter, q.limit, commits_.head(), max_bytes);

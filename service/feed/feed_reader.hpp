@@ -66,6 +66,15 @@ public:
     /// early (with has_more) once `max_bytes` of events are collected. Never suspends.
     std::optional<page_view> try_cache(const db::feed_query& q, std::size_t max_bytes = SIZE_MAX);
 
+    /// What try_cache answers depends only on this: equal values, equal answers to equal
+    /// queries (the cache and the known head are unchanged).
+    struct answer_version {
+        std::uint64_t cache = 0;
+        std::int64_t known_head = 0;
+        bool operator==(const answer_version&) const = default;
+    };
+    answer_version current_answer_version();
+
     /// The page after `q.since` from PostgreSQL; an unfiltered read also feeds the cache.
     /// Throws on database errors.
     boost::asio::awaitable<std::variant<page_view, db::since_expired>> read_db(db::feed_query q);

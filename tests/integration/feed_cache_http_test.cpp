@@ -187,6 +187,31 @@ TEST_F(feed_cache_http_test, pages_near_the_head_come_from_memory) {
     EXPECT_EQ(server_->stats().misses, after.misses + 1);
 }
 
+TEST_F(feed_cache_http_test, a_shared_page_follows_the_cache) {
+    std::vector<core::change_event> events;
+    for (int i = 1; i <= 30; ++i) {
+        events.push_back(numbered_event(i, "alpha", "update"));
+    }
+    append_as_other_replica(db_.url(), std::move(events));
+    start();
+    // The first read comes from the database and is kept; the next ones from memory, alike.
+    auto first = http_get(server_->port(), "/changes?since=25&limit=10");
+    auto second = http_get(server_->port(), "/changes?since=25&limit=10");
+    auto third = http_get(server_->port(), "/changes?since=25&limit=10");
+    EXPECT_EQ(first.body, second.body);
+    EXPECT_EQ(second.body, third.body);
+    EXPECT_EQ(boost::json::parse(third.body).at("changes").as_array().size(), 5u);
+    server_->append({numbered_event(31, "alpha", "insert")});
+    await_cache_hi(31);
+    auto body = page("/changes?since=25&limit=10");
+    auto changes = body.at("changes").as_array();
+    ASSERT_EQ(changes.size(), 6u);
+    EXPECT_EQ(changes[5].at("operation").as_string(), "insert");
+    EXPECT_EQ(body.at("next_since").as_int64(), 31);
+    body = page("/changes?since=25&limit=3");
+    EXPECT_TRUE(body.at("has_more").as_bool());
+}
+
 TEST_F(feed_cache_http_test, the_retention_floor_reaches_the_cache) {
     std::vector<core::change_event> events;
     for (int i = 1; i <= 10; ++i) {
