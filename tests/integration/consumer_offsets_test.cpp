@@ -10,7 +10,6 @@
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
-#include <pqxx/pqxx>
 
 namespace changefeed::test {
 namespace {
@@ -21,11 +20,7 @@ class consumer_offsets_test : public ::testing::Test {
 protected:
     void SetUp() override {
         db::apply_migrations(db_.url());
-        std::vector<core::change_event> events;
-        for (int i = 1; i <= 25; ++i) {
-            events.push_back(numbered_event(i, "alpha", "update"));
-        }
-        append_as_other_replica(db_.url(), std::move(events));
+        append_numbered(db_.url(), 25);
         app::app_config cfg;
         cfg.database_url = db_.url();
         cfg.feed.tokens = {k_token};
@@ -124,18 +119,12 @@ TEST_F(consumer_offsets_test, changes_reads_from_the_offset_without_moving_it) {
 TEST_F(consumer_offsets_test, a_consumer_behind_retention_gets_410_and_shows_as_expired) {
     ASSERT_EQ(put("/consumers/slow/offset", R"({"seq": 2})").status, 200u);
     ASSERT_EQ(put("/consumers/fast/offset", R"({"seq": 20})").status, 200u);
-    {
-        pqxx::connection c(db_.url());
-        pqxx::work tx(c);
-        tx.exec0("UPDATE outbox SET recorded_at = now() - interval '40 days' WHERE seq <= 5");
-        tx.commit();
-    }
-    auto conn = db::open_connection(db_.url());
-    db::delete_expired(*conn, std::chrono::hours(24 * 30));
+    expire_through(db_.url(), 5);
     auto r = get("/changes?consumer=slow");
     EXPECT_EQ(r.status, 410u);
     EXPECT_EQ(code(r), "since_expired");
     EXPECT_EQ(get("/changes?consumer=fast").status, 200u);
+    auto conn = db::open_connection(db_.url());
     auto list = db::list_consumers(*conn);
     ASSERT_EQ(list.size(), 2u);
     EXPECT_EQ(list[0].name, "fast");

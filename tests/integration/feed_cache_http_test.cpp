@@ -16,7 +16,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
-#include <pqxx/pqxx>
 
 #include <atomic>
 #include <set>
@@ -188,11 +187,7 @@ TEST_F(feed_cache_http_test, pages_near_the_head_come_from_memory) {
 }
 
 TEST_F(feed_cache_http_test, a_shared_page_follows_the_cache) {
-    std::vector<core::change_event> events;
-    for (int i = 1; i <= 30; ++i) {
-        events.push_back(numbered_event(i, "alpha", "update"));
-    }
-    append_as_other_replica(db_.url(), std::move(events));
+    append_numbered(db_.url(), 30);
     start();
     // The first read comes from the database and is kept; the next ones from memory, alike.
     auto first = http_get(server_->port(), "/changes?since=25&limit=10");
@@ -213,22 +208,11 @@ TEST_F(feed_cache_http_test, a_shared_page_follows_the_cache) {
 }
 
 TEST_F(feed_cache_http_test, the_retention_floor_reaches_the_cache) {
-    std::vector<core::change_event> events;
-    for (int i = 1; i <= 10; ++i) {
-        events.push_back(numbered_event(i, "alpha", "update"));
-    }
-    append_as_other_replica(db_.url(), std::move(events));
+    append_numbered(db_.url(), 10);
     start();
     ASSERT_EQ(page("/changes?since=0&limit=50").at("changes").as_array().size(), 10u);
     ASSERT_EQ(server_->stats().lo, 0) << "the read was kept";
-    {
-        pqxx::connection c(db_.url());
-        pqxx::work tx(c);
-        tx.exec0("UPDATE outbox SET recorded_at = now() - interval '40 days' WHERE seq <= 4");
-        tx.commit();
-    }
-    auto conn = db::open_connection(db_.url());
-    db::delete_expired(*conn, std::chrono::hours(24 * 30));
+    expire_through(db_.url(), 4);
     // Retention notifies; the cache then drops the deleted rows and a since below answers 410.
     auto deadline = clock_type::now() + std::chrono::seconds(10);
     while (server_->stats().lo < 4 && clock_type::now() < deadline) {

@@ -12,7 +12,6 @@
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
-#include <pqxx/pqxx>
 
 namespace changefeed::test {
 namespace {
@@ -142,14 +141,7 @@ TEST_F(feed_stream_test, errors_are_json_before_the_stream_starts) {
     json_error(*bad_id, 400, "invalid_parameter");
     auto unknown = stream("/changes?consumer=nobody");
     json_error(*unknown, 404, "unknown_consumer");
-    {
-        pqxx::connection c(db_.url());
-        pqxx::work tx(c);
-        tx.exec0("UPDATE outbox SET recorded_at = now() - interval '40 days' WHERE seq <= 5");
-        tx.commit();
-    }
-    auto conn = db::open_connection(db_.url());
-    db::delete_expired(*conn, std::chrono::hours(24 * 30));
+    expire_through(db_.url(), 5);
     auto expired = stream("/changes?since=2");
     json_error(*expired, 410, "since_expired");
     EXPECT_EQ(boost::json::parse(expired->body()).at("error").at("oldest_available").as_int64(), 6);

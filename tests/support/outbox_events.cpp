@@ -1,11 +1,14 @@
 #include "support/outbox_events.hpp"
 
+#include "db/feed_repository.hpp"
 #include "db/outbox_writer.hpp"
+#include "db/pg_pool.hpp"
 #include "support/run_coro.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <pqxx/pqxx>
 
 namespace changefeed::test {
 
@@ -35,6 +38,26 @@ void append_as_other_replica(const std::string& database_url, std::vector<core::
         w.stop();
     };
     run_coro(ioc, task(writer, std::move(events)), std::chrono::seconds(60));
+}
+
+void append_numbered(const std::string& database_url, int count, const std::string& source,
+                     const std::string& operation) {
+    std::vector<core::change_event> events;
+    for (int i = 1; i <= count; ++i) {
+        events.push_back(numbered_event(i, source, operation));
+    }
+    append_as_other_replica(database_url, std::move(events));
+}
+
+void expire_through(const std::string& database_url, std::int64_t seq) {
+    auto conn = db::open_connection(database_url);
+    {
+        pqxx::work tx(*conn);
+        tx.exec_params0("UPDATE outbox SET recorded_at = now() - interval '40 days' WHERE seq <= $1",
+                        seq);
+        tx.commit();
+    }
+    db::delete_expired(*conn, std::chrono::hours(24 * 30));
 }
 
 }  // namespace changefeed::test
