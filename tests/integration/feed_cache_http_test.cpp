@@ -207,6 +207,26 @@ TEST_F(feed_cache_http_test, a_shared_page_follows_the_cache) {
     EXPECT_TRUE(body.at("has_more").as_bool());
 }
 
+TEST_F(feed_cache_http_test, events_are_compact_json_with_their_strings_intact) {
+    auto e = numbered_event(1, "alpha", "update");
+    const std::string tricky = "a, b: \"c\" \\ d ,: {\"x\": 1}";
+    e.upstream = boost::json::object{{"note", tricky}, {"list", boost::json::array{1, "two, three"}}};
+    append_as_other_replica(db_.url(), {e});
+    start();
+    auto from_db = http_get(server_->port(), "/changes?since=0");
+    auto from_cache = http_get(server_->port(), "/changes?since=0");
+    ASSERT_EQ(from_db.status, 200u);
+    EXPECT_EQ(from_db.body, from_cache.body);
+    EXPECT_GE(server_->stats().hits, 1u);
+    auto event = boost::json::parse(from_db.body).at("changes").at(0).as_object();
+    EXPECT_EQ(event.at("upstream").at("note").as_string(), tricky);
+    EXPECT_EQ(event.at("upstream").at("list").at(1).as_string(), "two, three");
+    EXPECT_EQ(event.at("source").as_string(), "alpha");
+    // No blank outside strings.
+    EXPECT_NE(from_db.body.find(R"("source":"alpha")"), std::string::npos) << from_db.body;
+    EXPECT_NE(from_db.body.find(R"("list":[1,"two, three"])"), std::string::npos) << from_db.body;
+}
+
 TEST_F(feed_cache_http_test, the_retention_floor_reaches_the_cache) {
     append_numbered(db_.url(), 10);
     start();
