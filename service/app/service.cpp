@@ -28,7 +28,8 @@ struct service::impl {
         : ioc(ioc), config(std::move(cfg)), pool(config.database_url, config.database_pool_size),
           writer(ioc.get_executor(), config.database_url), notifier(ioc.get_executor()),
           feed(pool, notifier,
-               {config.feed.tokens, config.feed.max_limit, std::chrono::seconds(15), config.feed.retention}),
+               {config.feed.tokens, config.feed.max_limit, std::chrono::seconds(15),
+                config.feed.retention}),
           retention_timer(ioc), server(ioc.get_executor(), routes, server_options()) {}
 
     asio::io_context& ioc;

@@ -290,8 +290,8 @@ void server::impl::stop(bool force) {
 void server::impl::spawn_session(tcp::socket socket) {
     auto s = std::make_shared<session>(std::move(socket));
     error_code ec;
-    // Responses are written whole: without this, Nagle holds a large body's last segment until
-    // the client's delayed ACK (tens of ms per response).
+    // Every write is a whole response or event-stream chunk: send it now, not after the peer's
+    // ACK of the previous one (Nagle), which would delay back-to-back SSE events.
     s->stream.socket().set_option(tcp::no_delay(true), ec);
     auto peer = s->stream.socket().remote_endpoint(ec);
     s->remote = ec ? std::string("unknown") : format_endpoint(peer);
