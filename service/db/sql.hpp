@@ -71,3 +71,51 @@ UPDATE feed_state SET value = greatest(value, $1) WHERE key = 'retention_floor'
 )~";
 
 }  // namespace changefeed::db::sql
+
+namespace changefeed::db::sql {
+
+/// Rows after $1 for the feed cache, unfiltered, at most $2; recorded_at in epoch milliseconds.
+inline constexpr std::string_view k_read_tail = R"~(
+SELECT seq, (extract(epoch FROM recorded_at) * 1000)::bigint, source, resource, operation,
+       payload::text
+  FROM outbox
+ WHERE seq > $1
+ ORDER BY seq
+ LIMIT $2
+)~";
+
+/// Tells every replica's feed cache that the retention floor moved (the payload is no head).
+inline constexpr std::string_view k_notify_retention = "SELECT pg_notify('changefeed_outbox', '0')";
+
+/// A consumer's offset: name, seq, updated_at (RFC 3339 UTC, milliseconds).
+inline constexpr std::string_view k_select_consumer = R"~(
+SELECT name, seq, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+  FROM consumer_offsets
+ WHERE name = $1
+)~";
+
+/// Highest seq a consumer may store: the head, or the retention floor when everything is gone.
+inline constexpr std::string_view k_offset_ceiling = R"~(
+SELECT greatest(coalesce((SELECT max(seq) FROM outbox), 0),
+                (SELECT value FROM feed_state WHERE key = 'retention_floor'))
+)~";
+
+/// $1 name, $2 seq, $3 force: stores the offset unless it moves backwards without force; returns
+/// the stored row, or nothing when refused.
+inline constexpr std::string_view k_upsert_consumer = R"~(
+INSERT INTO consumer_offsets AS c (name, seq, updated_at) VALUES ($1, $2, now())
+ON CONFLICT (name) DO UPDATE SET seq = EXCLUDED.seq, updated_at = now()
+ WHERE $3 OR c.seq <= EXCLUDED.seq
+RETURNING name, seq, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+)~";
+
+/// Every consumer with its offset and whether retention has deleted events after it.
+inline constexpr std::string_view k_list_consumers = R"~(
+SELECT c.name, c.seq, to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+       c.seq < f.value
+  FROM consumer_offsets c, feed_state f
+ WHERE f.key = 'retention_floor'
+ ORDER BY c.name
+)~";
+
+}  // namespace changefeed::db::sql
