@@ -280,13 +280,16 @@
   function renderActivity(activity) {
     if (!activity) return;
     const total = activity.total || [];
-    if (activity.head_seq !== undefined) {
+    if (activity.head_seq !== undefined && (state.head === null || activity.head_seq >= state.head)) {
       state.head = activity.head_seq;
       setText($('head-seq'), `#${nf.format(activity.head_seq)}`);
     }
-    // The last bucket is the minute in progress: average the five before it.
-    const done = total.slice(-6, -1);
-    const rate = done.length ? done.reduce((a, b) => a + b, 0) / done.length : 0;
+    // Over the last five minutes and the part of the current one that has passed.
+    const current = Date.parse(activity.minute_start) + (total.length - 1) * 60000;
+    const part = Number.isNaN(current) ? 1 : Math.min(1, Math.max(0, (Date.now() - current) / 60000));
+    const recent = total.slice(-6);
+    const minutes = Math.max(1 / 60, recent.length - 1 + part);
+    const rate = recent.reduce((a, b) => a + b, 0) / minutes;
     setText($('ingest-rate'), `${nf.format(Math.round(rate * 10) / 10)} /min`);
     setText($('hour-total'), nf.format(total.reduce((a, b) => a + b, 0)));
     $('total-chart').replaceChildren(chart(total, 'All sources, events per minute', activity.minute_start));
@@ -478,6 +481,10 @@
     if (filters !== state.filters || events.length === 0) return;  // a stream being replaced
     for (const ev of events) {
       if (typeof ev.seq === 'number' && (state.lastSeq === null || ev.seq > state.lastSeq)) state.lastSeq = ev.seq;
+      if (typeof ev.seq === 'number' && (state.head === null || ev.seq > state.head)) {
+        state.head = ev.seq;
+        setText($('head-seq'), `#${nf.format(ev.seq)}`);
+      }
       if (ev.resource && !state.resources.has(ev.resource)) {
         state.resources.add(ev.resource);
         $('resource-names').append(el('option', { value: ev.resource }));

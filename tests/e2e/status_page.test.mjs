@@ -149,6 +149,9 @@ test('a filter narrows the tail, and what arrives afterwards matches it', async 
     if (!field) await nextEvent();
   }
   assert.ok(field, 'the tail showed events differing in source, resource or operation');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const height = await page.evaluate(() => Math.min(document.documentElement.scrollHeight, 1200));
+  await page.screenshot({ path: join(shots, 'status-page.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height } });
   const before = await rows.evaluateAll((els) => els.map((e) => ({ ...e.dataset })));
   const value = before[0][field];
   if (field === 'resource') {
@@ -187,9 +190,6 @@ test('an event expands from the keyboard into its JSON with the changes highligh
   await page.screenshot({ path: join(shots, 'status-page-event.png'), fullPage: false });
   await page.keyboard.press('Enter');
   assert.equal(await button.getAttribute('aria-expanded'), 'false');
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(shots, 'status-page.png'), fullPage: true,
-    clip: { x: 0, y: 0, width: 1280, height: 1150 } });
 });
 
 test('resync asks for confirmation and shows the server\'s answer', async () => {
@@ -213,6 +213,101 @@ test('resync asks for confirmation and shows the server\'s answer', async () => 
     await card.getAttribute('data-source'), { timeout: 10000 });
   assert.match(await card.locator('.note').innerText(),
     /^(Resync started|A resync is already running|This service cannot resync yet: .+ \((404|405)\))/);
+});
+
+test('the tail parses SSE frames, resumes with Last-Event-ID, and shows changes as text', async () => {
+  // A second tab whose /changes answers come from here: the demo's events carry no `changes` yet.
+  const tab = await context.newPage();
+  tab.on('pageerror', (e) => problems.push(`page error (second tab): ${e.message}`));
+  await tab.addInitScript((t) => sessionStorage.setItem('changefeed.feed_token', t), token);
+  const requests = [];
+  let reconnected;
+  const reconnect = new Promise((resolve) => { reconnected = resolve; });
+  const hostile = '<img src=x onerror="window.pwned=1">';
+  const ev = (seq, changes) => JSON.stringify({
+    seq, event_id: `e-${seq}`, source: 'struct', source_kind: 'struct', resource: 'products', resource_id: `p${seq}`,
+    operation: 'update', occurred_at: '2026-11-20T09:15:02.123Z', recorded_at: '2026-11-20T09:15:04.870Z',
+    ...(changes ? { changes } : {}), upstream: { n: seq },
+  });
+  await tab.route('**/changes?**', async (route) => {
+    const headers = route.request().headers();
+    requests.push({ url: route.request().url(), lastEventId: headers['last-event-id'], auth: headers.authorization });
+    if (requests.length === 2) reconnected();
+    const body = requests.length > 1 ? ': keep-alive\n\n'
+      : `: keep-alive\n\nid: 9000001\nevent: change\ndata: ${ev(9000001, [
+        { field: 'Name', old: 'Chair', new: hostile }, { field: '/price', old: 10, new: 12.5 }])}\n\n`
+        + `id: 9000002\r\nevent: change\r\ndata: ${ev(9000002)}\r\n\r\n`;
+    await route.fulfill({ status: 200, headers: { 'Content-Type': 'text/event-stream' }, body });
+  });
+  await tab.goto(`${base}/`);
+  await tab.locator('#events > li[data-seq="9000002"]').waitFor({ timeout: 10000 });
+  assert.deepEqual(await tab.locator('#events > li').evaluateAll((els) => els.map((e) => e.dataset.seq)),
+    ['9000002', '9000001'], 'newest first');
+  const row = tab.locator('#events > li[data-seq="9000001"]');
+  await row.locator('button.row').click();
+  assert.equal(await row.locator('caption').innerText(), '2 field changes');
+  assert.deepEqual(await row.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.innerText.split('\t'))),
+    [['Name', '"Chair"', JSON.stringify(hostile)], ['/price', '10', '12.5']]);
+  assert.match(await row.locator('pre.json mark.changes').innerText(), /^ {2}"changes": \[/);
+  assert.equal(await tab.locator('img').count(), 0, 'event text is never parsed as HTML');
+  assert.equal(await tab.evaluate(() => window.pwned), undefined);
+  // The stream ended: the reconnect resumes after the last id shown, with the token.
+  let timer;
+  const gaveUp = new Promise((resolve) => { timer = setTimeout(resolve, 10000); });
+  await Promise.race([reconnect, gaveUp]);
+  clearTimeout(timer);
+  assert.ok(requests.length >= 2, 'the tail reconnected within 10 s');
+  assert.equal(requests[1].lastEventId, '9000002');
+  assert.equal(new URL(requests[1].url).searchParams.get('since'), '9000002');
+  assert.ok(requests.every((r) => r.auth === `Bearer ${token}`));
+  assert.equal(requests[0].lastEventId, undefined, 'the first request starts from since');
+  await tab.close();
+});
+
+// Text whose contrast with its background is below WCAG AA (4.5:1; 3:1 for large text).
+function lowContrast() {
+  const rgba = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { const x = v / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const over = (top, under) => {
+    const a = top[3] === undefined ? 1 : top[3];
+    return [0, 1, 2].map((i) => top[i] * a + under[i] * (1 - a));
+  };
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) layers.push(rgba(getComputedStyle(e).backgroundColor));
+    return layers.reverse().reduce((under, top) => (top.length ? over(top, under) : under), [255, 255, 255]);
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length || el.closest('.visually-hidden, svg, [hidden], dialog:not([open])')) continue;
+    const st = getComputedStyle(el);
+    if (st.visibility !== 'visible' || Number(st.opacity) === 0) continue;
+    const fg = over(rgba(st.color), background(el));
+    const bg = background(el);
+    const [l1, l2] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    const size = parseFloat(st.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+  }
+  return bad;
+}
+
+test('every control has a label, and text meets WCAG AA contrast in light and dark', async () => {
+  const unlabelled = await page.locator('input, select, button').evaluateAll((els) => els
+    .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+    .map((e) => e.id || e.outerHTML.slice(0, 60)));
+  assert.deepEqual(unlabelled, []);
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    assert.deepEqual(await page.evaluate(lowContrast), [], `${colorScheme} colours`);
+  }
+  await page.screenshot({ path: join(shots, 'status-page-dark.png'), fullPage: false });
+  await page.emulateMedia({ colorScheme: 'light' });
 });
 
 test('the page reads well on a phone, and nothing failed or left the origin', async () => {
