@@ -1,5 +1,6 @@
 #include "app/service.hpp"
 
+#include "app/resync_request.hpp"
 #include "app/service_metrics.hpp"
 
 #include "core/log.hpp"
@@ -8,6 +9,7 @@
 #include "db/migrations.hpp"
 #include "db/outbox_writer.hpp"
 #include "db/pg_pool.hpp"
+#include "db/resync_repository.hpp"
 #include "db/source_lease.hpp"
 #include "feed/activity.hpp"
 #include "feed/changes_handler.hpp"
@@ -27,6 +29,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <pqxx/pqxx>
+
+#include <algorithm>
 
 namespace changefeed::app {
 
@@ -90,6 +94,10 @@ struct service::impl {
         routes.add("GET", "/sources", [this](const http::request& req) -> asio::awaitable<http::response> {
             return sources(req);
         });
+        routes.add("POST", "/sources/{name}/resync",
+                   [this](const http::request& req) -> asio::awaitable<http::response> {
+                       return resync(req);
+                   });
         routes.add("GET", "/activity", feed::activity_handler(activity, notifier, config.feed.tokens));
         ui::add_routes(routes);
     }
@@ -122,13 +130,47 @@ struct service::impl {
         co_return r;
     }
 
-    const sources::poller* find_poller(const std::string& name) const {
+    sources::poller* find_poller(const std::string& name) const {
         for (const auto& p : pollers) {
             if (p->config().name == name) {
                 return p.get();
             }
         }
         return nullptr;
+    }
+
+    // Recorded in the database, so whichever replica holds the source replays it; this replica's
+    // poller is woken in case it is the holder.
+    asio::awaitable<http::response> resync(const http::request& req) {
+        if (auto denied = feed::check_feed_token(req, config.feed.tokens)) {
+            co_return *denied;
+        }
+        auto name = req.path_params.at("name");
+        auto configured = std::find_if(config.sources.begin(), config.sources.end(),
+                                       [&name](const source_config& s) { return s.name == name; });
+        if (configured == config.sources.end()) {
+            co_return http::error_response(404, "unknown_source", "no source is named '" + name + "'");
+        }
+        auto* poller = find_poller(name);
+        if (poller == nullptr) {
+            co_return http::error_response(409, "source_disabled",
+                                           "source '" + name + "' is not polled (disabled)");
+        }
+        auto parsed = parse_resync_request(req.body, time::now());
+        if (auto* why = std::get_if<std::string>(&parsed)) {
+            co_return http::error_response(400, "invalid_body", *why);
+        }
+        auto from = std::get<resync_request>(parsed).from;
+        auto job = [name, from](pqxx::connection_base& c) { return db::request_resync(c, name, from); };
+        auto started = co_await pool.run(std::move(job));
+        if (!started) {
+            co_return http::error_response(409, "resync_running",
+                                           "a resync of source '" + name + "' is already running");
+        }
+        log::info("resync requested", {{"source", name}, {"from", from.value_or("")}});
+        poller->wake();
+        boost::json::object body{{"source", name}, {"resync", started->to_json()}};
+        co_return http::json_response(boost::json::serialize(body), 202);
     }
 
     asio::awaitable<http::response> sources(const http::request& req) {
@@ -153,6 +195,21 @@ struct service::impl {
             }
             sources::rate_limiter unused(s.rate_limit);
             list.push_back(sources::to_json(idle, &unused, now));
+        }
+        // Resyncs asked for through the API, whichever replica replays them.
+        try {
+            auto job = [](pqxx::connection_base& c) { return db::read_resyncs(c); };
+            auto resyncs = co_await pool.run(std::move(job));
+            for (auto& entry : list) {
+                auto& o = entry.as_object();
+                for (const auto& r : resyncs) {
+                    if (o["name"].as_string() == r.source) {
+                        o["resync"] = r.to_json();
+                    }
+                }
+            }
+        } catch (const std::exception& e) {
+            log::warn("sources: resyncs unavailable", {{"error", e.what()}});
         }
         boost::json::object body{{"sources", std::move(list)}};
         co_return http::json_response(boost::json::serialize(body));

@@ -70,6 +70,48 @@ inline constexpr std::string_view k_raise_retention_floor = R"~(
 UPDATE feed_state SET value = greatest(value, $1) WHERE key = 'retention_floor'
 )~";
 
+/// The columns of a source_resyncs row as resync_repository reads them (times as RFC 3339 text).
+#define CHANGEFEED_RESYNC_COLUMNS                                                              \
+    "source, state, to_char(from_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "  \
+    "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "          \
+    "claimed_at IS NOT NULL, "                                                                  \
+    "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "         \
+    "pages, events, error"
+
+/// $1 source, $2 from (NULL: all the vendor retains): starts a resync unless one is running;
+/// returns the new row, or nothing when one is running.
+inline constexpr std::string_view k_request_resync =
+    "INSERT INTO source_resyncs AS r (source, state, from_at) VALUES ($1, 'running', $2) "
+    "ON CONFLICT (source) DO UPDATE SET state = 'running', from_at = EXCLUDED.from_at, "
+    "started_at = now(), claimed_at = NULL, finished_at = NULL, pages = 0, events = 0, "
+    "error = NULL WHERE r.state <> 'running' RETURNING " CHANGEFEED_RESYNC_COLUMNS;
+
+inline constexpr std::string_view k_select_resync =
+    "SELECT " CHANGEFEED_RESYNC_COLUMNS " FROM source_resyncs WHERE source = $1";
+inline constexpr std::string_view k_select_resyncs =
+    "SELECT " CHANGEFEED_RESYNC_COLUMNS " FROM source_resyncs ORDER BY source";
+
+/// The holder begins replaying: the source's checkpoints go in the same transaction.
+inline constexpr std::string_view k_claim_resync =
+    "UPDATE source_resyncs SET claimed_at = now() "
+    "WHERE source = $1 AND state = 'running' AND claimed_at IS NULL";
+inline constexpr std::string_view k_delete_checkpoints =
+    "DELETE FROM source_checkpoints WHERE source = $1";
+
+/// $1 source, $2 pages, $3 events, $4 done: progress, in the transaction of the replayed events.
+inline constexpr std::string_view k_resync_progress =
+    "UPDATE source_resyncs SET pages = pages + $2, events = events + $3, "
+    "state = CASE WHEN $4 THEN 'done' ELSE state END, "
+    "finished_at = CASE WHEN $4 THEN now() ELSE finished_at END "
+    "WHERE source = $1 AND state = 'running'";
+
+/// $1 source, $2 why.
+inline constexpr std::string_view k_fail_resync =
+    "UPDATE source_resyncs SET state = 'failed', finished_at = now(), error = $2 "
+    "WHERE source = $1 AND state = 'running'";
+
+#undef CHANGEFEED_RESYNC_COLUMNS
+
 }  // namespace changefeed::db::sql
 
 namespace changefeed::db::sql {

@@ -4,6 +4,7 @@
 #include "db/checkpoint_repository.hpp"
 #include "db/outbox_writer.hpp"
 #include "db/pg_pool.hpp"
+#include "db/resync_repository.hpp"
 #include "db/source_lease.hpp"
 #include "sources/common/upstream.hpp"
 #include "sources/registry.hpp"
@@ -89,7 +90,12 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
     db::source_lease* lease;
     poller_timing timing;
     upstream http;
+    source_factory make;
     std::unique_ptr<source> adapter;
+    /// A resync this replica is replaying (POST /sources/{name}/resync).
+    bool resyncing = false;
+    /// Look for a requested resync before the next step (set after every sleep).
+    bool look_for_resync = true;
     source_status status;
     asio::steady_timer sleeper;
     asio::cancellation_signal cancel;
@@ -110,7 +116,75 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
             }
         }
         woken = false;
+        look_for_resync = true;
         status.next_poll_at.reset();
+    }
+
+    // An adapter for the resync: the configuration's start_from replaced by the resync's `from`
+    // (none: everything the vendor retains), so the source replays as on a first start.
+    void make_adapter(std::optional<std::string> start_from) {
+        auto resync_config = config;
+        resync_config.start_from = std::move(start_from);
+        source_context ctx{resync_config, executor, http, status, pool};
+        adapter = make(ctx);
+    }
+
+    // Loads the checkpoints into the adapter, beginning or resuming a resync asked for. A
+    // resync that is begun starts from no checkpoints (deleted with the claim); one that another
+    // holder began resumes from what it committed.
+    asio::awaitable<void> restore() {
+        auto name = config.name;
+        auto read = [name](pqxx::connection_base& c) { return db::read_resync(c, name); };
+        auto resync = co_await pool.run(std::move(read));
+        if (resync && resync->state == "running") {
+            if (!resync->claimed) {
+                auto claim = [name](pqxx::connection_base& c) { return db::claim_resync(c, name); };
+                (void)co_await pool.run(std::move(claim));
+                log::info("resync begins", {{"source", name}, {"from", resync->from.value_or("")}});
+            }
+            make_adapter(resync->from);
+            resyncing = true;
+        } else {
+            resyncing = false;
+        }
+        auto job = [name](pqxx::connection_base& c) { return db::load_checkpoints(c, name); };
+        auto stored = co_await pool.run(std::move(job));
+        adapter->restore(stored);
+        status.checkpoint = adapter->checkpoint();
+    }
+
+    // True when a resync was asked for since this replica last looked (the caller restores).
+    asio::awaitable<bool> resync_requested() {
+        look_for_resync = false;
+        auto name = config.name;
+        auto read = [name](pqxx::connection_base& c) { return db::read_resync(c, name); };
+        auto resync = co_await pool.run(std::move(read));
+        co_return resync && resync->state == "running" && !resync->claimed;
+    }
+
+    // A resync's step records its progress in the transaction of its events; the last step
+    // (nothing more upstream: the replay reached the present) ends it.
+    void track_resync(poll_step& s) {
+        auto previous = std::move(s.extra);
+        auto name = config.name;
+        auto events = static_cast<std::int64_t>(s.events.size());
+        bool done = !s.more;
+        s.extra = [previous = std::move(previous), name, events, done](pqxx::dbtransaction& tx) {
+            if (previous) {
+                previous(tx);
+            }
+            db::record_resync_progress(tx, name, 1, events, done);
+        };
+        if (done) {
+            auto adopt = std::move(s.committed);
+            s.committed = [this, adopt = std::move(adopt)] {
+                if (adopt) {
+                    adopt();
+                }
+                resyncing = false;
+                log::info("resync done", {{"source", config.name}});
+            };
+        }
     }
 
     // A commit handed to the writer while the next page is fetched.
@@ -194,6 +268,9 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         auto polled = adapter->poll();
         poll_step s = co_await std::move(polled);
         co_await settle();
+        if (resyncing) {
+            track_resync(s);
+        }
         bool more = s.more;
         auto next_poll = s.next_poll;
         if (more && s.committed) {
@@ -217,6 +294,25 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         status.checkpoint = adapter->checkpoint();
         co_return more ? std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(0))
                        : next_poll;
+    }
+
+    // A resync cannot go on while the vendor refuses the credentials: it is recorded as failed
+    // (the source resumes from what the resync committed once the credentials work again).
+    asio::awaitable<void> end_resync_failed(std::string why) {
+        if (!resyncing) {
+            co_return;
+        }
+        resyncing = false;
+        auto name = config.name;
+        auto job = [name, why](pqxx::connection_base& c) {
+            db::fail_resync(c, name, why);
+            return true;
+        };
+        try {
+            co_await pool.run(std::move(job));
+        } catch (const std::exception& e) {
+            log::warn("could not record a failed resync", {{"source", name}, {"error", e.what()}});
+        }
     }
 
     asio::awaitable<void> loop() {
@@ -251,17 +347,14 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
             std::exception_ptr failure;
             std::optional<std::chrono::milliseconds> next;
             try {
+                if (restored && look_for_resync && co_await resync_requested()) {
+                    restored = false;
+                }
                 if (!restored) {
                     co_await settle();
                 }
                 if (!restored) {
-                    auto name = config.name;
-                    auto job = [name](pqxx::connection_base& c) {
-                        return db::load_checkpoints(c, name);
-                    };
-                    auto stored = co_await pool.run(std::move(job));
-                    adapter->restore(stored);
-                    status.checkpoint = adapter->checkpoint();
+                    co_await restore();
                     restored = true;
                 }
                 next = co_await step();
@@ -291,6 +384,7 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
 
             // A failed step committed nothing: record why and back off.
             std::chrono::milliseconds wait{0};
+            bool refused = false;
             try {
                 std::rethrow_exception(failure);
             } catch (const upstream_error& e) {
@@ -298,6 +392,7 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
                 if (e.kind() == upstream_failure::auth) {
                     status.state = source_state::failing;
                     wait = std::max(timing.auth_retry, config.poll_interval);
+                    refused = true;
                 } else {
                     status.state = source_state::backing_off;
                     wait = full_jitter(timing.failure_backoff, failures, rng);
@@ -306,6 +401,9 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
                 status.last_error = http.scrub(e.what());
                 status.state = source_state::backing_off;
                 wait = full_jitter(timing.failure_backoff, failures, rng);
+            }
+            if (refused) {
+                co_await end_resync_failed(status.last_error);
             }
             ++failures;
             if (failures >= 5 && status.state == source_state::backing_off) {
@@ -329,6 +427,7 @@ poller::poller(asio::any_io_executor ex, app::source_config config, const source
                db::pg_pool& pool, db::outbox_writer& writer, db::source_lease* lease,
                poller_timing timing)
     : impl_(std::make_shared<impl>(ex, std::move(config), pool, writer, lease, timing)) {
+    impl_->make = make;
     source_context ctx{impl_->config, ex, impl_->http, impl_->status, pool};
     impl_->adapter = make(ctx);
     impl_->status.checkpoint = nullptr;
@@ -363,6 +462,7 @@ void poller::stop() {
 
 void poller::wake() {
     impl_->woken = true;
+    impl_->look_for_resync = true;
     impl_->sleeper.cancel();
 }
 

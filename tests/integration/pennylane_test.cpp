@@ -16,6 +16,9 @@
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -226,6 +229,121 @@ TEST_F(pennylane_test, a_watermark_beyond_retention_resyncs_through_the_list_end
         EXPECT_EQ(e.at("resource"), "customers");
     }
     EXPECT_TRUE(sim.violations().empty());
+}
+
+// GET /sources' resync object of the one source, once `done(resync)` holds (bounded wait).
+json::object wait_for_resync(unsigned short port, const std::string& token,
+                             const std::function<bool(const json::object&)>& done) {
+    json::object last;
+    for (int i = 0; i < 600; ++i) {
+        auto reply = http_get(port, "/sources", {{"Authorization", "Bearer " + token}});
+        if (reply.status == 200) {
+            auto body = json::parse(reply.body);
+            const auto& s = body.at("sources").as_array().at(0).as_object();
+            if (const auto* r = s.if_contains("resync")) {
+                last = r->as_object();
+                if (done(last)) {
+                    return last;
+                }
+            }
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "the resync did not get there: " << json::serialize(last);
+    return last;
+}
+
+// Holds every simulator request while closed (so a resync stays running as long as a test needs).
+class request_gate {
+public:
+    void close() {
+        std::lock_guard lock(mutex_);
+        open_ = false;
+    }
+    void open() {
+        {
+            std::lock_guard lock(mutex_);
+            open_ = true;
+        }
+        cv_.notify_all();
+    }
+    void pass() {
+        std::unique_lock lock(mutex_);
+        cv_.wait_for(lock, 30s, [this] { return open_; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool open_ = true;
+};
+
+TEST_F(pennylane_test, a_resync_replays_without_duplicates_and_lists_what_the_changelog_lost) {
+    pennylane_simulator sim(generous_sim());
+    sim.generate("customers", 120, time::now() - 2h, 30s, 1, 21);
+    request_gate gate;
+    sim.on_request([&gate](const http::request&) { gate.pass(); });
+    sim_runner runner(sim);
+    const std::string token = "feed-token";
+    const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + token},
+                                                  {"Content-Type", "application/json"}};
+    running_service svc(config_with_sources(
+        db_.url(), source_yaml(runner.base_url(), fast_budget() + "    resources: [customers]\n"),
+        {token}));
+    auto first = read_feed_until(svc.port(), 120, 60s, token);
+    ASSERT_EQ(first.events.size(), 120u);
+
+    EXPECT_EQ(http_request(svc.port(), "POST", "/sources/pennylane/resync").status, 401u);
+    auto unknown = http_request(svc.port(), "POST", "/sources/nope/resync", auth);
+    EXPECT_EQ(unknown.status, 404u);
+    EXPECT_NE(unknown.body.find("unknown_source"), std::string::npos) << unknown.body;
+    for (const std::string body : {R"({"from":"yesterday"})", R"({"form":"2026-01-01T00:00:00Z"})",
+                                   R"({"from":"2999-01-01T00:00:00Z"})", "[1]"}) {
+        auto bad = http_request(svc.port(), "POST", "/sources/pennylane/resync", auth, body);
+        EXPECT_EQ(bad.status, 400u) << body;
+        EXPECT_NE(bad.body.find("invalid_body"), std::string::npos) << bad.body;
+    }
+
+    // A replay of the changelog from three hours back: while the vendor is held, it runs and a
+    // second request is refused; once done, nothing new is in the feed.
+    gate.close();
+    auto from = time::format_rfc3339(time::now() - 3h);
+    auto started = http_request(svc.port(), "POST", "/sources/pennylane/resync", auth,
+                                R"({"from":")" + from + R"("})");
+    ASSERT_EQ(started.status, 202u) << started.body;
+    EXPECT_EQ(json::parse(started.body).at("resync").at("state"), "running");
+    auto again = http_request(svc.port(), "POST", "/sources/pennylane/resync", auth);
+    EXPECT_EQ(again.status, 409u);
+    EXPECT_NE(again.body.find("resync_running"), std::string::npos) << again.body;
+    wait_for_resync(svc.port(), token, [](const json::object& r) { return r.at("state") == "running"; });
+    gate.open();
+    auto replay = wait_for_resync(svc.port(), token,
+                                  [](const json::object& r) { return r.at("state") != "running"; });
+    EXPECT_EQ(replay.at("state"), "done") << json::serialize(replay);
+    EXPECT_EQ(replay.at("events").as_int64(), 120);
+    EXPECT_GE(replay.at("pages").as_int64(), 1);
+    EXPECT_TRUE(replay.at("finished_at").is_string());
+    auto after_replay = read_feed_until(svc.port(), 1, 1s, token, first.next_since);
+    EXPECT_TRUE(after_replay.events.empty()) << json::serialize(after_replay.events.front());
+
+    // From 40 days back the changelog cannot replay: current state is listed as snapshots.
+    auto records = sim.records("customers");
+    auto listed = http_request(svc.port(), "POST", "/sources/pennylane/resync", auth,
+                               R"({"from":")" + time::format_rfc3339(time::now() - 24h * 40) + R"("})");
+    ASSERT_EQ(listed.status, 202u) << listed.body;
+    auto listing = wait_for_resync(svc.port(), token,
+                                   [](const json::object& r) { return r.at("state") != "running"; });
+    EXPECT_EQ(listing.at("state"), "done") << json::serialize(listing);
+    auto snapshots = read_feed_until(svc.port(), records.size(), 30s, token, first.next_since);
+    ASSERT_EQ(snapshots.events.size(), records.size());
+    for (const auto& e : snapshots.events) {
+        EXPECT_TRUE(e.contains("snapshot")) << json::serialize(e);
+        EXPECT_EQ(e.at("operation"), "update");
+    }
+    auto everything = first.events;
+    everything.insert(everything.end(), snapshots.events.begin(), snapshots.events.end());
+    EXPECT_TRUE(duplicate_event_ids(everything).empty());
+    EXPECT_TRUE(sim.violations().empty()) << sim.violations().front();
 }
 
 TEST_F(pennylane_test, sources_shows_state_checkpoint_counters_and_budget) {

@@ -90,6 +90,14 @@ public:
             state.resync = resync_progress{now, std::nullopt, 0, 0};
             state.cursor.reset();
         }
+        if (!state.resync && !state.watermark && !state.floor && !state.cursor &&
+            starts_beyond_retention(now)) {
+            // The changelog no longer reaches start_from (a first start, or a resync asked for):
+            // current state is listed instead, then the changelog follows.
+            log::info("pennylane start_from is beyond the changelog retention; listing current state",
+                      {{"source", config_.name}, {"resource", resource}});
+            state.resync = resync_progress{now, std::nullopt, 0, 0};
+        }
         if (state.resync) {
             co_await read_listing(resource, state, step, resource_more);
         } else {
@@ -114,6 +122,14 @@ private:
         req.headers.emplace_back("Authorization", "Bearer " + config_.option_string("token"));
         req.headers.emplace_back("Accept", "application/json");
         return req;
+    }
+
+    bool starts_beyond_retention(time::time_point now) const {
+        if (!config_.start_from || *config_.start_from == "now") {
+            return false;
+        }
+        auto from = time::parse_rfc3339(*config_.start_from);
+        return from && *from <= now - retention_ + k_retention_margin;
     }
 
     std::optional<time::time_point> start_date(const resource_state& state,
