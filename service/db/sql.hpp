@@ -112,6 +112,28 @@ inline constexpr std::string_view k_fail_resync =
 
 #undef CHANGEFEED_RESYNC_COLUMNS
 
+/// $1 source, $2 resource, $3 a JSON array of resource ids: their stored states.
+inline constexpr std::string_view k_select_resource_states = R"~(
+SELECT resource_id, data::text FROM resource_states
+ WHERE source = $1 AND resource = $2
+   AND resource_id IN (SELECT jsonb_array_elements_text($3::jsonb))
+)~";
+
+/// $1 source, $2 resource, $3 a JSON array of {id, data} with each id once: stores each data,
+/// deleting the row where data is null.
+inline constexpr std::string_view k_store_resource_states = R"~(
+WITH input AS (SELECT e->>'id' AS id, e->'data' AS data FROM jsonb_array_elements($3::jsonb) e),
+gone AS (
+  DELETE FROM resource_states r USING input i
+   WHERE r.source = $1 AND r.resource = $2 AND r.resource_id = i.id
+     AND jsonb_typeof(i.data) = 'null'
+)
+INSERT INTO resource_states (source, resource, resource_id, data)
+SELECT $1, $2, id, data FROM input WHERE jsonb_typeof(data) <> 'null'
+ON CONFLICT (source, resource, resource_id)
+DO UPDATE SET data = EXCLUDED.data, updated_at = now()
+)~";
+
 }  // namespace changefeed::db::sql
 
 namespace changefeed::db::sql {

@@ -1,6 +1,7 @@
 // The Pennylane source against its simulator and a real PostgreSQL: backlogs with ties across
 // pages, hydration cost, 429 storms, refused cursors, the retention resync, /sources, and a
 // kill -9 between pages.
+#include "core/json_diff.hpp"
 #include "db/migrations.hpp"
 #include "sim/pennylane/pennylane_simulator.hpp"
 #include "support/child_process.hpp"
@@ -344,6 +345,58 @@ TEST_F(pennylane_test, a_resync_replays_without_duplicates_and_lists_what_the_ch
     everything.insert(everything.end(), snapshots.events.begin(), snapshots.events.end());
     EXPECT_TRUE(duplicate_event_ids(everything).empty());
     EXPECT_TRUE(sim.violations().empty()) << sim.violations().front();
+}
+
+TEST_F(pennylane_test, hydrated_events_carry_changes_against_the_state_stored_before) {
+    pennylane_simulator sim(generous_sim());
+    sim.generate("customers", 60, time::now() - 1h, 1s, 1, 31);
+    sim_runner runner(sim);
+    running_service svc(config_with_sources(
+        db_.url(), source_yaml(runner.base_url(), fast_budget() + "    resources: [customers]\n"
+                                                  "    hydrate_chunk: 7\n"
+                                                  "    page_limit: 25\n", "1s")));
+    // Pages of 25: a page is committed while the next one is read, and its states must count.
+    auto first = read_feed_until(svc.port(), 60, 60s);
+    ASSERT_EQ(first.events.size(), 60u);
+    sim.generate("customers", 40, time::now(), 1ms, 1, 32);
+    auto second = read_feed_until(svc.port(), 40, 60s, {}, first.next_since);
+    ASSERT_EQ(second.events.size(), 40u);
+
+    // The model: in feed order, an event with data has changes against the data of the id's
+    // previous event, none at the first sight or after a delete.
+    std::map<std::string, json::value> last;
+    std::size_t with_changes = 0;
+    std::size_t nonempty = 0;
+    auto all = first.events;
+    all.insert(all.end(), second.events.begin(), second.events.end());
+    for (const auto& e : all) {
+        auto id = std::string(e.at("resource_id").as_string());
+        const auto& data = e.at("data");
+        if (data.is_null()) {
+            EXPECT_FALSE(e.contains("changes")) << json::serialize(e);
+            last.erase(id);
+            continue;
+        }
+        if (auto before = last.find(id); before != last.end()) {
+            ASSERT_TRUE(e.contains("changes")) << json::serialize(e);
+            EXPECT_EQ(e.at("changes"), json::value(core::json_diff(before->second, data)))
+                << json::serialize(e);
+            ++with_changes;
+            nonempty += e.at("changes").as_array().empty() ? 0 : 1;
+        } else {
+            EXPECT_FALSE(e.contains("changes")) << json::serialize(e);
+        }
+        last[id] = data;
+    }
+    EXPECT_GT(with_changes, 0u);
+    EXPECT_GT(nonempty, 0u);
+    for (const auto& e : second.events) {
+        if (e.contains("changes")) {
+            for (const auto& c : e.at("changes").as_array()) {
+                EXPECT_EQ(c.at("field").as_string().front(), '/') << json::serialize(c);
+            }
+        }
+    }
 }
 
 TEST_F(pennylane_test, sources_shows_state_checkpoint_counters_and_budget) {

@@ -1,6 +1,9 @@
 #include "sources/pennylane/pennylane_source.hpp"
 
+#include "core/json_diff.hpp"
 #include "core/log.hpp"
+#include "db/pg_pool.hpp"
+#include "db/resource_state_repository.hpp"
 #include "sources/common/upstream.hpp"
 #include "sources/common/url.hpp"
 #include "sources/pennylane/pennylane_mapping.hpp"
@@ -30,7 +33,7 @@ constexpr int k_max_hydration_pages = 10;
 class pennylane_source final : public source {
 public:
     explicit pennylane_source(source_context& ctx)
-        : config_(ctx.config), http_(ctx.http), status_(ctx.status),
+        : config_(ctx.config), http_(ctx.http), status_(ctx.status), pool_(ctx.pool),
           hydrate_(config_.option_bool("hydrate")),
           chunk_(static_cast<std::size_t>(config_.option_int("hydrate_chunk"))),
           page_limit_(config_.option_int("page_limit")),
@@ -61,6 +64,8 @@ public:
         }
         states_ = std::move(states);
         current_ = 0;
+        step_states_.clear();
+        previous_step_states_.clear();
         update_status();
     }
 
@@ -77,6 +82,8 @@ public:
         if (config_.resources.empty()) {
             co_return step;
         }
+        previous_step_states_ = std::move(step_states_);
+        step_states_.clear();
         const std::string resource = config_.resources[current_];
         resource_state state = states_[resource];
         bool resource_more = false;
@@ -231,6 +238,15 @@ private:
             }
             co_await hydrate(resource, ids, records);
         }
+        std::map<std::string, json::value> known;
+        if (hydrating) {
+            std::vector<std::string> keys;
+            for (const auto* item : outcome.fresh) {
+                keys.push_back(std::to_string(item->key.id));
+            }
+            known = co_await stored_states(resource, keys);
+        }
+        std::vector<std::pair<std::string, json::value>> to_store;
         for (const auto* item : outcome.fresh) {
             std::optional<json::value> data;
             if (hydrating) {
@@ -238,10 +254,79 @@ private:
                 data = item->key.operation == "delete" || it == records.end() ? json::value(nullptr)
                                                                               : it->second;
             }
-            step.events.push_back(make_event(config_.name, resource, *item, std::move(data)));
+            auto event = make_event(config_.name, resource, *item, data);
+            if (data) {
+                auto key = std::to_string(item->key.id);
+                if (auto before = known.find(key); before != known.end() && !data->is_null()) {
+                    event.changes = json::value(core::json_diff(before->second, *data));
+                }
+                remember_state(resource, key, *data, known, to_store);
+            }
+            step.events.push_back(std::move(event));
         }
+        store_states(step, resource, std::move(to_store));
         state = std::move(outcome.next);
         more = page.has_more;
+    }
+
+    // The last state stored for each of `keys` (resource ids): this step's and the previous
+    // step's first (the previous one may still be committing), then the database's.
+    asio::awaitable<std::map<std::string, json::value>> stored_states(const std::string& resource,
+                                                                       const std::vector<std::string>& keys) {
+        std::map<std::string, json::value> out;
+        std::vector<std::string> unknown;
+        for (const auto& key : keys) {
+            auto qualified = resource + "/" + key;
+            const json::value* seen = nullptr;
+            if (auto it = step_states_.find(qualified); it != step_states_.end()) {
+                seen = &it->second;
+            } else if (auto prev = previous_step_states_.find(qualified);
+                       prev != previous_step_states_.end()) {
+                seen = &prev->second;
+            }
+            if (seen == nullptr) {
+                unknown.push_back(key);
+            } else if (!seen->is_null()) {
+                out[key] = *seen;
+            }
+        }
+        if (!unknown.empty()) {
+            auto job = [source = config_.name, resource, unknown](pqxx::connection_base& c) {
+                return db::load_resource_states(c, source, resource, unknown);
+            };
+            auto loaded = co_await pool_.run(std::move(job));
+            out.merge(loaded);
+        }
+        co_return out;
+    }
+
+    // Records `data` (null: deleted) as the state of resource `key`, for later events of this
+    // step (`known`), the next step, and the database (`to_store`, written with the events).
+    void remember_state(const std::string& resource, const std::string& key, const json::value& data,
+                        std::map<std::string, json::value>& known,
+                        std::vector<std::pair<std::string, json::value>>& to_store) {
+        if (data.is_null()) {
+            known.erase(key);
+        } else {
+            known[key] = data;
+        }
+        step_states_[resource + "/" + key] = data;
+        to_store.emplace_back(key, data);
+    }
+
+    void store_states(poll_step& step, const std::string& resource,
+                      std::vector<std::pair<std::string, json::value>> to_store) {
+        if (to_store.empty()) {
+            return;
+        }
+        auto previous = std::move(step.extra);
+        step.extra = [previous = std::move(previous), source = config_.name, resource,
+                      states = std::move(to_store)](pqxx::dbtransaction& tx) {
+            if (previous) {
+                previous(tx);
+            }
+            db::store_resource_states(tx, source, resource, states);
+        };
     }
 
     asio::awaitable<void> hydrate(const std::string& resource, const std::vector<std::int64_t>& ids,
@@ -312,9 +397,16 @@ private:
         }
         auto& page = std::get<list_page>(parsed);
         auto listed_at = time::now();
+        std::map<std::string, json::value> known;
+        std::vector<std::pair<std::string, json::value>> to_store;
         for (const auto& record : page.items) {
             step.events.push_back(make_snapshot_event(config_.name, resource, record, listed_at));
+            if (const auto* id = record.if_contains("id"); id != nullptr && id->is_int64()) {
+                remember_state(resource, std::to_string(id->as_int64()), json::value(record), known,
+                               to_store);
+            }
         }
+        store_states(step, resource, std::move(to_store));
         progress.pages += 1;
         progress.events += page.items.size();
         more = true;
@@ -366,6 +458,11 @@ private:
     app::source_config config_;
     upstream& http_;
     source_status& status_;
+    db::pg_pool& pool_;
+    /// States handed to the writer by this step and the previous one ("resource/id" -> state,
+    /// null when deleted): the previous step may still be committing while this one is polled.
+    std::map<std::string, json::value> step_states_;
+    std::map<std::string, json::value> previous_step_states_;
     bool hydrate_;
     std::size_t chunk_;
     std::int64_t page_limit_;
