@@ -10,5 +10,7 @@ CREATE TABLE source_resyncs (
     finished_at  timestamptz,
     pages        bigint      NOT NULL DEFAULT 0,
     events       bigint      NOT NULL DEFAULT 0,
+    first_position timestamptz,          -- oldest occurred_at replayed in the first page
+    position     timestamptz,            -- newest occurred_at replayed so far (for the ETA)
     error        text
 );

@@ -77,6 +77,15 @@ struct service::impl {
                        {"status", res.status},
                        {"ms", seconds * 1000.0}});
         };
+        o.answer_for = [](const std::exception& e) -> std::optional<http::response> {
+            if (!db::is_unavailable(e)) {
+                return std::nullopt;
+            }
+            auto res = http::error_response(503, "database_unavailable",
+                                            "the database is unreachable; try again shortly");
+            res.headers.emplace_back("Retry-After", "5");
+            return res;
+        };
         return o;
     }
 

@@ -44,4 +44,18 @@ pqxx::connection_base& pg_pool::connect(lane& l) {
     return *l.conn;
 }
 
+bool is_unavailable(const std::exception& e) {
+    if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+        return true;
+    }
+    if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+        // Class 08: connection exception; 57P01..57P03: shutdown, crash shutdown, cannot connect now.
+        const auto& state = sql->sqlstate();
+        return state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03";
+    }
+    // A connection-level failure without SQLSTATE ("not connected", "could not obtain client
+    // encoding") is a pqxx::failure that is no sql_error.
+    return dynamic_cast<const pqxx::failure*>(&e) != nullptr;
+}
+
 }  // namespace changefeed::db

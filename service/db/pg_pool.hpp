@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -71,6 +72,10 @@ private:
     std::vector<std::unique_ptr<lane>> lanes_;
     std::atomic<std::size_t> next_{0};
 };
+
+/// True for an error that means the database cannot be reached or is shutting down (as opposed
+/// to a statement it refused): the caller may answer 503 or retry soon.
+bool is_unavailable(const std::exception& e);
 
 /// Opens a connection with the service's session settings (statement timeout, application name).
 std::shared_ptr<pqxx::connection_base> open_connection(const std::string& url);

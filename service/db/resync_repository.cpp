@@ -26,6 +26,8 @@ resync_record to_record(const pqxx::row& row) {
     r.pages = row[6].as<std::int64_t>();
     r.events = row[7].as<std::int64_t>();
     r.error = text_or_null(row[8]);
+    r.position = text_or_null(row[9]);
+    r.eta = text_or_null(row[10]);
     return r;
 }
 
@@ -38,7 +40,8 @@ boost::json::value string_or_null(const std::optional<std::string>& s) {
 boost::json::object resync_record::to_json() const {
     boost::json::object o{{"state", state},           {"from", string_or_null(from)},
                           {"started_at", started_at}, {"finished_at", string_or_null(finished_at)},
-                          {"pages", pages},           {"events", events}};
+                          {"pages", pages},           {"events", events},
+                          {"position", string_or_null(position)}, {"eta", string_or_null(eta)}};
     if (error) {
         o["error"] = *error;
     }
@@ -86,12 +89,10 @@ bool claim_resync(pqxx::connection_base& conn, const std::string& source) {
     return true;
 }
 
-void record_resync_progress(pqxx::dbtransaction& tx,
-                            const std::string& source,
-                            std::int64_t pages,
-                            std::int64_t events,
-                            bool done) {
-    tx.exec_params(std::string(sql::k_resync_progress), source, pages, events, done);
+void record_resync_progress(pqxx::dbtransaction& tx, const std::string& source, std::int64_t pages,
+                            std::int64_t events, bool done, const std::optional<std::string>& oldest,
+                            const std::optional<std::string>& newest) {
+    tx.exec_params(std::string(sql::k_resync_progress), source, pages, events, done, oldest, newest);
 }
 
 void fail_resync(pqxx::connection_base& conn, const std::string& source, const std::string& why) {

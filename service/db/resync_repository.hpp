@@ -26,6 +26,8 @@ struct resync_record {
     std::int64_t pages = 0;
     std::int64_t events = 0;
     std::optional<std::string> error;
+    std::optional<std::string> position;  ///< newest occurred_at replayed so far
+    std::optional<std::string> eta;       ///< when the replay should reach the present (running)
 
     /// The `resync` object of GET /sources.
     [[nodiscard]] boost::json::object to_json() const;
@@ -44,11 +46,10 @@ std::vector<resync_record> read_resyncs(pqxx::connection_base& conn);
 bool claim_resync(pqxx::connection_base& conn, const std::string& source);
 
 /// Records replayed pages and events inside the transaction that commits them; `done` ends it.
-void record_resync_progress(pqxx::dbtransaction& tx,
-                            const std::string& source,
-                            std::int64_t pages,
-                            std::int64_t events,
-                            bool done);
+/// `oldest` and `newest`: the occurred_at range of the replayed events (nullopt without events).
+void record_resync_progress(pqxx::dbtransaction& tx, const std::string& source, std::int64_t pages,
+                            std::int64_t events, bool done, const std::optional<std::string>& oldest,
+                            const std::optional<std::string>& newest);
 
 void fail_resync(pqxx::connection_base& conn, const std::string& source, const std::string& why);
 

@@ -35,8 +35,8 @@ struct source_lease::impl {
     std::shared_ptr<pqxx::connection_base> conn;
     std::set<std::string> held;
 
-    // Runs on `thread`: true when `source` is held on a live session.
-    bool hold(const std::string& source) {
+    // Runs on `thread`.
+    source_lease::state hold(const std::string& source) {
         try {
             if (conn && !conn->is_open()) {
                 conn.reset();
@@ -44,7 +44,7 @@ struct source_lease::impl {
             if (conn && held.count(source) != 0) {
                 pqxx::nontransaction tx(*conn);
                 tx.exec1("SELECT 1");  // the session (and with it the lock) is still there
-                return true;
+                return source_lease::state::held;
             }
             if (!conn) {
                 held.clear();  // a new session holds nothing
@@ -53,15 +53,16 @@ struct source_lease::impl {
             pqxx::nontransaction tx(*conn);
             bool got = tx.exec_params1(std::string(sql::k_try_source_lock), source_lock_key(source))[0]
                            .as<bool>();
-            if (got) {
-                held.insert(source);
+            if (!got) {
+                return source_lease::state::held_elsewhere;
             }
-            return got;
+            held.insert(source);
+            return source_lease::state::held;
         } catch (const std::exception& e) {
             log::warn("source lease check failed", {{"source", source}, {"error", e.what()}});
             conn.reset();
             held.clear();
-            return false;
+            return source_lease::state::unreachable;
         }
     }
 
@@ -85,10 +86,10 @@ source_lease::source_lease(std::string database_url)
 
 source_lease::~source_lease() { stop(); }
 
-asio::awaitable<bool> source_lease::hold(std::string source) {
+asio::awaitable<source_lease::state> source_lease::hold(std::string source) {
     auto self = impl_;
     if (self->stopped) {
-        co_return false;
+        co_return state::held_elsewhere;
     }
     auto job = [self, source] { return self->hold(source); };
     co_return co_await core::async_run_blocking(self->thread.get_executor(), std::move(job),

@@ -17,10 +17,14 @@ public:
     source_lease(const source_lease&) = delete;
     source_lease& operator=(const source_lease&) = delete;
 
-    /// True when this process holds `source` now: it held it already on a session that is
-    /// still alive, or it just took it. False when another session holds it or the database
-    /// cannot be reached. Never throws for database errors.
-    boost::asio::awaitable<bool> hold(std::string source);
+    enum class state {
+        held,            ///< on a session that is still alive, or just taken
+        held_elsewhere,  ///< another session holds it
+        unreachable,     ///< the database could not be asked
+    };
+    /// Whether this process holds `source` now (taking it when free). Never throws for
+    /// database errors.
+    boost::asio::awaitable<state> hold(std::string source);
 
     /// Gives `source` up (graceful shutdown), so another replica need not wait for our session.
     boost::asio::awaitable<void> release(std::string source);

@@ -76,7 +76,13 @@ UPDATE feed_state SET value = greatest(value, $1) WHERE key = 'retention_floor'
     "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "          \
     "claimed_at IS NOT NULL, "                                                                  \
     "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "         \
-    "pages, events, error"
+    "pages, events, error, "                                                                   \
+    "to_char(position AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "            \
+    "to_char(CASE WHEN state = 'running' AND claimed_at IS NOT NULL "                          \
+    "AND position > first_position AND now() > position "                                      \
+    "THEN now() + (now() - claimed_at) * (extract(epoch FROM now() - position)::float8 / "     \
+    "extract(epoch FROM position - first_position)::float8) END "                              \
+    "AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /// $1 source, $2 from (NULL: all the vendor retains): starts a resync unless one is running;
 /// returns the new row, or nothing when one is running.
@@ -84,7 +90,7 @@ inline constexpr std::string_view k_request_resync =
     "INSERT INTO source_resyncs AS r (source, state, from_at) VALUES ($1, 'running', $2) "
     "ON CONFLICT (source) DO UPDATE SET state = 'running', from_at = EXCLUDED.from_at, "
     "started_at = now(), claimed_at = NULL, finished_at = NULL, pages = 0, events = 0, "
-    "error = NULL WHERE r.state <> 'running' RETURNING " CHANGEFEED_RESYNC_COLUMNS;
+    "error = NULL, first_position = NULL, position = NULL WHERE r.state <> 'running' RETURNING " CHANGEFEED_RESYNC_COLUMNS;
 
 inline constexpr std::string_view k_select_resync =
     "SELECT " CHANGEFEED_RESYNC_COLUMNS " FROM source_resyncs WHERE source = $1";
@@ -98,9 +104,12 @@ inline constexpr std::string_view k_claim_resync =
 inline constexpr std::string_view k_delete_checkpoints =
     "DELETE FROM source_checkpoints WHERE source = $1";
 
-/// $1 source, $2 pages, $3 events, $4 done: progress, in the transaction of the replayed events.
+/// $1 source, $2 pages, $3 events, $4 done, $5 and $6 the oldest and newest occurred_at replayed
+/// (NULL without events): progress, in the transaction of the replayed events.
 inline constexpr std::string_view k_resync_progress =
     "UPDATE source_resyncs SET pages = pages + $2, events = events + $3, "
+    "first_position = coalesce(first_position, $5::timestamptz), "
+    "position = greatest(position, $6::timestamptz), "
     "state = CASE WHEN $4 THEN 'done' ELSE state END, "
     "finished_at = CASE WHEN $4 THEN now() ELSE finished_at END "
     "WHERE source = $1 AND state = 'running'";

@@ -433,9 +433,20 @@ asio::awaitable<void> server::impl::run_session(session_ptr s) {
             auto op = routes.dispatch(std::move(req));
             res = co_await std::move(op);
         } catch (const std::exception& e) {
-            log::error("http handler threw",
-                       {{"method", meta.method.c_str()}, {"path", meta.path.c_str()}, {"error", e.what()}});
-            failed = true;
+            std::optional<response> answer;
+            if (opts.answer_for) {
+                answer = opts.answer_for(e);
+            }
+            if (answer) {
+                log::warn("http handler failed",
+                          {{"method", meta.method.c_str()}, {"path", meta.path.c_str()},
+                           {"status", answer->status}, {"error", e.what()}});
+                res = std::move(*answer);
+            } else {
+                log::error("http handler threw", {{"method", meta.method.c_str()},
+                                                  {"path", meta.path.c_str()}, {"error", e.what()}});
+                failed = true;
+            }
         } catch (...) {
             log::error("http handler threw", {{"method", meta.method.c_str()}, {"path", meta.path.c_str()}});
             failed = true;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -32,6 +33,9 @@ struct server_options {
     /// (an exception is logged and ignored). The request has no body.
     std::function<void(const request&, const response&, std::chrono::steady_clock::duration)>
         on_complete;
+    /// The answer for an exception a handler threw, when it is not a bare 500 (e.g. 503 while
+    /// the database is down); nullopt keeps the 500. Must not throw.
+    std::function<std::optional<response>(const std::exception&)> answer_for;
 };
 
 /// Serves `routes` over HTTP/1.1 with keep-alive. Requests become `http::request` values (method

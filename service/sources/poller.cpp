@@ -169,11 +169,23 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         auto name = config.name;
         auto events = static_cast<std::int64_t>(s.events.size());
         bool done = !s.more;
-        s.extra = [previous = std::move(previous), name, events, done](pqxx::dbtransaction& tx) {
+        std::optional<time::time_point> oldest;
+        std::optional<time::time_point> newest;
+        for (const auto& e : s.events) {
+            if (auto at = time::parse_rfc3339(e.occurred_at)) {
+                oldest = oldest ? std::min(*oldest, *at) : *at;
+                newest = newest ? std::max(*newest, *at) : *at;
+            }
+        }
+        auto text = [](const std::optional<time::time_point>& t) {
+            return t ? std::optional<std::string>(time::format_rfc3339_us(*t)) : std::nullopt;
+        };
+        s.extra = [previous = std::move(previous), name, events, done, oldest = text(oldest),
+                   newest = text(newest)](pqxx::dbtransaction& tx) {
             if (previous) {
                 previous(tx);
             }
-            db::record_resync_progress(tx, name, 1, events, done);
+            db::record_resync_progress(tx, name, 1, events, done, oldest, newest);
         };
         if (done) {
             auto adopt = std::move(s.committed);
@@ -334,11 +346,18 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
             // Only the replica holding the source polls it.
             if (lease != nullptr) {
                 auto held = co_await lease->hold(config.name);
-                if (!held) {
+                if (held != db::source_lease::state::held) {
                     status.holder = false;
-                    status.state = source_state::idle;
                     restored = false;  // whoever held it moved the checkpoint on
-                    co_await sleep(config.poll_interval);
+                    if (held == db::source_lease::state::unreachable) {
+                        // Back within seconds of the database, not a poll interval later.
+                        status.state = source_state::backing_off;
+                        status.last_error = "the database is unreachable";
+                        co_await sleep(std::min(timing.database_retry, config.poll_interval));
+                    } else {
+                        status.state = source_state::idle;
+                        co_await sleep(config.poll_interval);
+                    }
                     continue;
                 }
                 status.holder = true;
@@ -400,7 +419,11 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
             } catch (const std::exception& e) {
                 status.last_error = http.scrub(e.what());
                 status.state = source_state::backing_off;
-                wait = full_jitter(timing.failure_backoff, failures, rng);
+                // The database rather than the vendor: retry at a short interval, so the source
+                // is back within seconds of the database.
+                wait = full_jitter(db::is_unavailable(e) ? timing.database_backoff
+                                                         : timing.failure_backoff,
+                                   failures, rng);
             }
             if (refused) {
                 co_await end_resync_failed(status.last_error);

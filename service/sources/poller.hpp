@@ -34,6 +34,10 @@ struct poller_timing {
     backoff_policy failure_backoff{std::chrono::seconds(1), std::chrono::minutes(5)};
     /// Wait after the vendor refused our credentials (at least poll_interval).
     std::chrono::milliseconds auth_retry = std::chrono::minutes(5);
+    /// Backoff after database errors, and the wait before asking an unreachable database for
+    /// the lease again (at most poll_interval).
+    backoff_policy database_backoff{std::chrono::milliseconds(500), std::chrono::seconds(5)};
+    std::chrono::milliseconds database_retry = std::chrono::seconds(2);
 };
 
 class poller {

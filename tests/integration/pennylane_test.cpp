@@ -324,6 +324,8 @@ TEST_F(pennylane_test, a_resync_replays_without_duplicates_and_lists_what_the_ch
     EXPECT_EQ(replay.at("events").as_int64(), 120);
     EXPECT_GE(replay.at("pages").as_int64(), 1);
     EXPECT_TRUE(replay.at("finished_at").is_string());
+    EXPECT_TRUE(replay.at("position").is_string());
+    EXPECT_TRUE(replay.at("eta").is_null());
     auto after_replay = read_feed_until(svc.port(), 1, 1s, token, first.next_since);
     EXPECT_TRUE(after_replay.events.empty()) << json::serialize(after_replay.events.front());
 

@@ -17,8 +17,6 @@ http_reply http_request(unsigned short port, const std::string& method, const st
                         std::chrono::seconds timeout) {
     boost::asio::io_context ioc;
     beast::tcp_stream stream(ioc);
-    stream.expires_after(timeout);
-    stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
     bhttp::request<bhttp::string_body> req(bhttp::string_to_verb(method), target, 11);
     req.set(bhttp::field::host, "127.0.0.1");
     for (const auto& [k, v] : headers) {
@@ -26,11 +24,33 @@ http_reply http_request(unsigned short port, const std::string& method, const st
     }
     req.body() = body;
     req.prepare_payload();
-    bhttp::write(stream, req);
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
-    bhttp::read(stream, buffer, parser);
+
+    // Asynchronous, because the stream's deadline (one for the whole exchange) only applies to
+    // asynchronous operations.
+    boost::system::error_code failure;
+    stream.expires_after(timeout);
+    auto endpoint = boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port);
+    stream.async_connect(endpoint, [&](boost::system::error_code ec) {
+        if (ec) {
+            failure = ec;
+            return;
+        }
+        bhttp::async_write(stream, req, [&](boost::system::error_code ec, std::size_t) {
+            if (ec) {
+                failure = ec;
+                return;
+            }
+            bhttp::async_read(stream, buffer, parser,
+                              [&](boost::system::error_code ec, std::size_t) { failure = ec; });
+        });
+    });
+    ioc.run();
+    if (failure) {
+        throw boost::system::system_error(failure, "http_request " + method + " " + target);
+    }
     http_reply reply;
     reply.status = parser.get().result_int();
     for (const auto& f : parser.get()) {
