@@ -276,6 +276,27 @@ TEST(retailcrm_mapping, own_changes_are_flagged_or_skipped_but_always_passed) {
     EXPECT_TRUE(out.more);
 }
 
+TEST(retailcrm_mapping, a_change_through_our_key_is_flagged_even_when_it_names_a_user) {
+    auto parsed = parse_history("orders", R"({"success": true, "history": [
+        {"id": 1, "createdAt": "2021-02-25 20:41:40", "source": "api", "user": {"id": 7},
+         "apiKey": {"current": true}, "order": {"id": 1}},
+        {"id": 2, "createdAt": "2021-02-25 20:41:40", "source": "api", "user": {"id": 7},
+         "apiKey": {"current": false}, "order": {"id": 1}}]})");
+    ASSERT_TRUE(std::holds_alternative<history_page>(parsed));
+    const auto& page = std::get<history_page>(parsed);
+    auto events = events_of("orders", page, utc());
+    auto actor = [](bool own) {
+        return json::value(
+            json::object{{"type", "user"}, {"id", "7"}, {"own_key", own}, {"source", "api"}});
+    };
+    EXPECT_EQ(*events[0].actor, actor(true));
+    EXPECT_EQ(*events[1].actor, actor(false));
+    auto skipped = apply_page({}, page, 20, true);
+    ASSERT_EQ(skipped.fresh.size(), 1u);
+    EXPECT_EQ(skipped.fresh[0]->id, 2);
+    EXPECT_EQ(skipped.skipped_own, 1u);
+}
+
 TEST(retailcrm_mapping, checkpoint_round_trip) {
     resource_state s;
     EXPECT_EQ(json::serialize(s.to_json()), R"({"since_id":null})");

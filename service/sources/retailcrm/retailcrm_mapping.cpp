@@ -92,21 +92,25 @@ json::value actor_of(const json::object& raw) {
     std::string source_code = source != nullptr && source->is_string()
                                   ? std::string(source->get_string())
                                   : std::string();
+    bool has_key = key != nullptr && key->is_object();
     json::object actor;
     if (user != nullptr && user->is_object()) {
         actor["type"] = "user";
         if (auto id = id_text(user->get_object().if_contains("id"))) {
             actor["id"] = *id;
         }
-    } else if (key != nullptr && key->is_object()) {
+    } else if (has_key) {
         actor["type"] = "api";
-        actor["own_key"] = is_own_change(raw);
     } else if (source_code == "user" || source_code == "api") {
         actor["type"] = source_code;  // the vendor left out who exactly
     } else if (!source_code.empty()) {
         actor["type"] = "system";  // triggers, rules, integrations...
     } else {
         return nullptr;
+    }
+    if (has_key) {
+        // Also when a user is named: a change made through our key is flagged whoever it names.
+        actor["own_key"] = is_own_change(raw);
     }
     if (!source_code.empty()) {
         actor["source"] = source_code;
