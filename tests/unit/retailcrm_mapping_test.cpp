@@ -237,6 +237,25 @@ TEST(retailcrm_mapping, since_id_moves_past_every_record_and_repeats_are_dropped
     EXPECT_FALSE(none.more);
 }
 
+TEST(retailcrm_mapping, a_page_out_of_id_order_or_with_a_repeat_loses_nothing) {
+    auto parsed = parse_history("orders", R"({"success": true, "history": [
+        {"id": 12, "createdAt": "2021-02-25 20:41:40", "order": {"id": 1}},
+        {"id": 10, "createdAt": "2021-02-25 20:41:40", "order": {"id": 1}},
+        {"id": 11, "createdAt": "2021-02-25 20:41:40", "order": {"id": 2}},
+        {"id": 10, "createdAt": "2021-02-25 20:41:40", "order": {"id": 1}},
+        {"id": 9, "createdAt": "2021-02-25 20:41:39", "order": {"id": 3}}]})");
+    ASSERT_TRUE(std::holds_alternative<history_page>(parsed));
+    resource_state state;
+    state.since_id = 9;
+    auto out = apply_page(state, std::get<history_page>(parsed), 20, false);
+    std::vector<std::int64_t> ids;
+    for (const auto* r : out.fresh) {
+        ids.push_back(r->id);
+    }
+    EXPECT_EQ(ids, (std::vector<std::int64_t>{10, 11, 12}));
+    EXPECT_EQ(out.next.since_id, 12);
+}
+
 TEST(retailcrm_mapping, more_follows_the_pagination_envelope) {
     auto page = page_of("orders", "orders_history_full_page.json");
     auto out = apply_page({}, page, 20, false);

@@ -242,18 +242,27 @@ page_outcome apply_page(const resource_state& state,
                         bool skip_own_changes) {
     page_outcome out;
     out.next = state;
-    bool advanced = false;
+    // In id order, whatever order the page came in: since_id becomes the largest id, so a
+    // record listed after a larger one must not be mistaken for a repeat.
+    std::vector<const history_record*> sorted;
+    sorted.reserve(page.records.size());
     for (const auto& record : page.records) {
-        if (out.next.since_id && record.id <= *out.next.since_id) {
-            continue;  // already emitted: the filter is strictly greater, so this is a repeat
+        sorted.push_back(&record);
+    }
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto* a, const auto* b) { return a->id < b->id; });
+    bool advanced = false;
+    for (const auto* record : sorted) {
+        if (out.next.since_id && record->id <= *out.next.since_id) {
+            continue;  // already emitted (the filter is strictly greater) or twice in the page
         }
-        out.next.since_id = record.id;
+        out.next.since_id = record->id;
         advanced = true;
-        if (skip_own_changes && is_own_change(record.raw)) {
+        if (skip_own_changes && is_own_change(record->raw)) {
             ++out.skipped_own;
             continue;
         }
-        out.fresh.push_back(&record);
+        out.fresh.push_back(record);
     }
     if (advanced) {
         out.next.start_date.reset();  // from now on sinceId alone says where to go on

@@ -65,9 +65,10 @@ std::variant<history_page, std::string> parse_history(std::string_view resource,
 /// True when the record was made through the requesting API key (`apiKey.current`).
 bool is_own_change(const boost::json::object& record);
 
-/// What a page means for a method: the records to emit (in page order) and the state once they
-/// are. Records at or below since_id are dropped (the vendor's filter is strictly greater);
-/// with `skip_own_changes`, records made with our key are dropped too but still move since_id.
+/// What a page means for a method: the records to emit (in id order, once each) and the state
+/// once they are. Records at or below since_id are dropped (the vendor's filter is strictly
+/// greater); with `skip_own_changes`, records made with our key are dropped too but still move
+/// since_id.
 struct page_outcome {
     std::vector<const history_record*> fresh;
     std::size_t skipped_own = 0;
