@@ -57,6 +57,7 @@ class retailcrm_source final : public source {
         }
         states_ = std::move(states);
         current_ = 0;
+        assume_budget_spent();
         update_status();
     }
 
@@ -123,6 +124,23 @@ class retailcrm_source final : public source {
     }
 
   private:
+    // restore() follows a start, a takeover from another replica or a failed step; whoever
+    // polled before may have spent the key's per-second budget (10 requests/s, which the vendor
+    // counts per key, not per process) just now, and the runtime keeps no record of it. Count
+    // every short window as full, so the first second after a restore sends nothing.
+    void assume_budget_spent() {
+        std::uint32_t spent = 0;
+        for (const auto& w : http_.limiter().windows()) {
+            if (w.window <= std::chrono::seconds(1)) {
+                spent = std::max(spent, w.limit);
+            }
+        }
+        auto now = time::now();
+        for (std::uint32_t i = 0; i < spent; ++i) {
+            http_.limiter().record(now);
+        }
+    }
+
     http::client_request get(const std::string& path, const query_params& q) const {
         http::client_request req;
         req.url = make_url(api_, path, q);
