@@ -1,6 +1,9 @@
 #include "sources/retailcrm/retailcrm_spec.hpp"
 
-#include "core/time.hpp"
+#include "sim/common/demo_source.hpp"
+#include "sim/retailcrm/retailcrm_demo.hpp"
+#include "sources/retailcrm/account_zone.hpp"
+#include "sources/retailcrm/retailcrm_source.hpp"
 
 #include <boost/json/string.hpp>
 
@@ -10,11 +13,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::optional<std::string> check_start_date(const boost::json::object& options) {
-    const auto& v = options.at("start_date");
-    if (v.is_string() && !v.get_string().empty() &&
-        !time::parse_rfc3339(v.get_string(), /*assume_utc=*/true)) {
-        return "start_date: expected \"YYYY-MM-DD HH:MM:SS\"";
+std::optional<std::string> check_options(const boost::json::object& options) {
+    const auto& start = options.at("start_date");
+    if (start.is_string() && !start.get_string().empty() && !parse_local(start.get_string())) {
+        return "start_date: expected \"YYYY-MM-DD HH:MM:SS\" (account time, no zone)";
+    }
+    const auto& zone = options.at("timezone");
+    if (zone.is_string()) {
+        auto loaded = account_zone::load(zone.get_string());
+        if (auto* error = std::get_if<std::string>(&loaded)) {
+            return "timezone: " + *error;
+        }
     }
     return std::nullopt;
 }
@@ -43,7 +52,8 @@ kind_spec retailcrm_spec() {
                 {.name = "timezone",
                  .type = knob_type::string,
                  .default_value = "UTC",
-                 .help = "the account's time zone, in which history timestamps are written"},
+                 .help = "the account's time zone, in which history timestamps are written: UTC, "
+                         "an offset (+03:00) or an IANA name (Europe/Moscow, needs tzdata)"},
                 {.name = "skip_own_changes",
                  .type = knob_type::boolean,
                  .default_value = false,
@@ -54,7 +64,9 @@ kind_spec retailcrm_spec() {
         .allowed_resources = {"orders", "customers", "customers_corporate", "orders_packs",
                               "tasks"},
         .default_resources = {"orders", "customers", "customers_corporate"},
-        .check = check_start_date,
+        .check = check_options,
+        .create = make_retailcrm_source,
+        .demo = sim::retailcrm_demo,
     };
 }
 
