@@ -23,6 +23,8 @@
 #include <boost/json/serialize.hpp>
 #include <pqxx/pqxx>
 
+#include <map>
+
 namespace changefeed::app {
 
 namespace asio = boost::asio;
@@ -43,6 +45,9 @@ struct service::impl {
     std::vector<std::unique_ptr<sources::poller>> pollers;
     asio::steady_timer pollers_done;  ///< cancelled when the last poller has returned
     std::size_t pollers_running = 0;
+    /// POST /webhooks/{source}: the handler of each enabled source whose kind takes webhooks.
+    std::vector<std::unique_ptr<sources::webhook_context>> webhook_contexts;
+    std::map<std::string, http::handler, std::less<>> webhooks;
     http::router routes;
     http::server server;
     bool stopping = false;
@@ -76,6 +81,20 @@ struct service::impl {
         routes.add("GET", "/sources", [this](const http::request& req) -> asio::awaitable<http::response> {
             return sources(req);
         });
+        routes.add("POST", "/webhooks/{source}",
+                   [this](const http::request& req) -> asio::awaitable<http::response> {
+                       return webhook(req);
+                   });
+    }
+
+    // The vendor's handler authenticates, validates and stores the delivery.
+    asio::awaitable<http::response> webhook(const http::request& req) {
+        auto it = webhooks.find(req.path_params.at("source"));
+        if (it == webhooks.end()) {
+            co_return http::error_response(404, "not_found", "no enabled source of that name takes webhooks");
+        }
+        auto op = it->second(req);
+        co_return co_await std::move(op);
     }
 
     asio::awaitable<http::response> readyz() {
@@ -148,6 +167,12 @@ struct service::impl {
             }
             pollers.push_back(std::make_unique<sources::poller>(
                 ioc.get_executor(), s, kind->create, pool, writer, lease.get()));
+            if (kind->webhook) {
+                auto* p = pollers.back().get();
+                webhook_contexts.push_back(std::make_unique<sources::webhook_context>(
+                    sources::webhook_context{s, pool, writer, [p] { p->wake(); }}));
+                webhooks.emplace(s.name, kind->webhook(*webhook_contexts.back()));
+            }
         }
     }
 
