@@ -1,10 +1,11 @@
 #include "sources/precoro/precoro_mapping.hpp"
 
+#include "core/json_diff.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <set>
 
 namespace changefeed::sources::precoro {
 
@@ -43,46 +44,6 @@ std::optional<time::time_point> read_time(const json::object& o, std::string_vie
         return std::nullopt;
     }
     return time::parse_rfc3339(v->get_string(), true);
-}
-
-std::string escape_pointer(std::string_view key) {
-    std::string out;
-    for (char c : key) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
-void diff_into(const json::value& before, const json::value& after, const std::string& path,
-               json::array& out) {
-    if (before.is_object() && after.is_object()) {
-        const auto& a = before.get_object();
-        const auto& b = after.get_object();
-        std::set<std::string> keys;
-        for (const auto& kv : a) {
-            keys.insert(std::string(kv.key()));
-        }
-        for (const auto& kv : b) {
-            keys.insert(std::string(kv.key()));
-        }
-        static const json::value null_value;
-        for (const auto& k : keys) {
-            const auto* x = a.if_contains(k);
-            const auto* y = b.if_contains(k);
-            diff_into(x != nullptr ? *x : null_value, y != nullptr ? *y : null_value,
-                      path + "/" + escape_pointer(k), out);
-        }
-        return;
-    }
-    if (before != after) {
-        out.push_back(json::object{{"field", path.empty() ? "/" : path}, {"old", before}, {"new", after}});
-    }
 }
 
 json::value time_or_null(const std::optional<time::time_point>& t) {
@@ -346,12 +307,6 @@ std::string operation_of(const entity_version& seen, std::optional<int> webhook_
     return creation && !seen_before ? "insert" : "update";
 }
 
-json::array diff_states(const json::value& before, const json::value& after) {
-    json::array out;
-    diff_into(before, after, "", out);
-    return out;
-}
-
 core::change_event make_version_event(const std::string& source, const std::string& resource,
                                       const entity_version& seen, const std::string& operation,
                                       const known_entity* previous) {
@@ -366,7 +321,7 @@ core::change_event make_version_event(const std::string& source, const std::stri
     e.operation = operation;
     e.occurred_at = time::format_rfc3339(seen.updated);
     if (previous != nullptr && !previous->deleted && previous->data.is_object()) {
-        e.changes = diff_states(previous->data, seen.raw);
+        e.changes = core::json_diff(previous->data, json::value(seen.raw));
     }
     e.data = json::value(seen.raw);
     e.upstream = seen.raw;

@@ -1,12 +1,11 @@
 // Precoro, pure: the entity types of its webhooks, webhook bodies validated, list and detail
-// bodies parsed, the 429 body, the per-resource sweep checkpoint, `changes` computed against the
-// previous state, and the change events (SPEC section 4). No I/O.
+// bodies parsed, the 429 body, the per-resource sweep checkpoint, and the change events with
+// `changes` against the previous state (SPEC section 4). No I/O.
 #pragma once
 
 #include "core/change_event.hpp"
 #include "core/time.hpp"
 
-#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -105,11 +104,6 @@ bool already_known(const known_entity* previous, const entity_version& seen);
 /// action 0, or createDate equal to updateDate), else `update`.
 std::string operation_of(const entity_version& seen, std::optional<int> webhook_action,
                          const known_entity* previous);
-
-/// Every differing leaf between two states as {field: JSON Pointer, old, new}. Objects are
-/// compared member by member (an absent member counts as null); anything else, arrays
-/// included, as a whole value.
-boost::json::array diff_states(const boost::json::value& before, const boost::json::value& after);
 
 /// The event of an entity version: identity (source, resource, id, updateDate); `data` and
 /// `upstream` the entity; `changes` against `previous` unless this is the first sight.
