@@ -550,38 +550,6 @@ TEST_F(precoro_test, a_daily_429_pauses_the_source_until_the_next_day_across_res
     EXPECT_EQ(sim_->requests(), requests);  // not one request before the vendor's time
 }
 
-// The service as a child process, for kill -9.
-class child_service {
-public:
-    child_service(const std::string& config_path, const std::string& log_path)
-        : log_path_(log_path), process_(test::changefeed_binary(), {"serve", "--config", config_path}, log_path) {}
-
-    // The port from the "listening" log line; 0 when it does not appear in time.
-    unsigned short wait_port(std::chrono::seconds timeout = 30s) {
-        unsigned short port = 0;
-        eventually([&] {
-            std::ifstream in(log_path_);
-            std::string line;
-            while (std::getline(in, line)) {
-                boost::system::error_code ec;
-                auto v = json::parse(line, ec);
-                if (!ec && v.is_object() && v.as_object().if_contains("msg") != nullptr &&
-                    v.at("msg") == "listening") {
-                    port = static_cast<unsigned short>(v.at("port").to_number<int>());
-                }
-            }
-            return port != 0;
-        }, timeout);
-        return port;
-    }
-
-    test::child_process& process() { return process_; }
-
-private:
-    std::string log_path_;
-    test::child_process process_;
-};
-
 TEST_F(precoro_test, a_delivery_accepted_just_before_a_kill_9_is_fetched_after_the_restart) {
     test::scratch_database db;
     start_sim();
@@ -627,10 +595,15 @@ TEST_F(precoro_test, a_delivery_accepted_just_before_a_kill_9_is_fetched_after_t
         gate->cv.notify_all();
     };
 
+    auto serve = [&](const std::string& log) {
+        return std::make_unique<test::child_process>(test::changefeed_binary(),
+                                                     std::vector<std::string>{"serve", "--config", config_path},
+                                                     (dir / log).string());
+    };
     std::int64_t id = 0;
     {
-        child_service first(config_path, (dir / "first.log").string());
-        auto port = first.wait_port();
+        auto first = serve("first.log");
+        auto port = test::wait_for_listening_port((dir / "first.log").string(), 30000);
         ASSERT_NE(port, 0) << "the first service did not start";
         ASSERT_TRUE(eventually([&] { return swept(port); }));
         id = sim_->create("purchaseorders", notify::none);
@@ -647,8 +620,8 @@ TEST_F(precoro_test, a_delivery_accepted_just_before_a_kill_9_is_fetched_after_t
             FAIL() << "the fetch never started";
         }
         // Killed while the fetch is in flight: nothing of it was committed.
-        EXPECT_TRUE(first.process().signal(SIGKILL));
-        EXPECT_EQ(first.process().wait(10000), 128 + SIGKILL);
+        EXPECT_TRUE(first->signal(SIGKILL));
+        EXPECT_EQ(first->wait(10000), 128 + SIGKILL);
         open_gate();
     }
     EXPECT_EQ(queue_rows(db.url()), 1);
@@ -660,8 +633,8 @@ TEST_F(precoro_test, a_delivery_accepted_just_before_a_kill_9_is_fetched_after_t
                    .as<int>() == 0;
     }));
 
-    child_service second(config_path, (dir / "second.log").string());
-    auto port = second.wait_port();
+    auto second = serve("second.log");
+    auto port = test::wait_for_listening_port((dir / "second.log").string(), 30000);
     ASSERT_NE(port, 0) << "the second service did not start";
     auto events = precoro_events(port, 1);
     ASSERT_EQ(events.size(), 1u);
@@ -671,8 +644,8 @@ TEST_F(precoro_test, a_delivery_accepted_just_before_a_kill_9_is_fetched_after_t
               version_event_id("purchaseorders", id, sim_->versions().back().update_date).c_str());
     ASSERT_TRUE(eventually([&] { return queue_rows(db.url()) == 0; }));
     EXPECT_EQ(precoro_events(port, 2, 1s).size(), 1u);
-    second.process().signal(SIGTERM);
-    EXPECT_EQ(second.process().wait(15000), 0);
+    second->signal(SIGTERM);
+    EXPECT_EQ(second->wait(15000), 0);
     sim_->on_request(nullptr);
     std::filesystem::remove_all(dir);
 }
