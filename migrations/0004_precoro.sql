@@ -2,15 +2,17 @@
 -- budget's log, so that neither a restart nor another replica resets the day's count.
 
 -- One row per entity a webhook said changed, waiting for its fetch. Deliveries of the same entity
--- coalesce into one row; `version` grows with every delivery, so a fetch that started before a
+-- coalesce into one row; every delivery gives the row a new `version` (from a sequence, so a row
+-- queued again after its fetch never repeats an old one), and a fetch that started before a
 -- newer delivery does not delete that delivery's row.
+CREATE SEQUENCE precoro_queue_versions;
 CREATE TABLE precoro_queue (
     source       text        NOT NULL,
     entity_type  smallint    NOT NULL CHECK (entity_type BETWEEN 0 AND 11),
     entity_id    bigint      NOT NULL,
     action       smallint    NOT NULL CHECK (action IN (0, 1)),  -- the strongest delivered: create (0) wins
     idn          text,                                           -- the latest idn delivered
-    version      bigint      NOT NULL DEFAULT 1,
+    version      bigint      NOT NULL DEFAULT nextval('precoro_queue_versions'),
     deliveries   integer     NOT NULL DEFAULT 1,
     received_at  timestamptz NOT NULL DEFAULT now(),             -- first delivery: drain order
     updated_at   timestamptz NOT NULL DEFAULT now(),             -- latest delivery

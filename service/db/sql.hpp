@@ -73,8 +73,8 @@ UPDATE feed_state SET value = greatest(value, $1) WHERE key = 'retention_floor'
 // ---- Precoro (migrations/0004_precoro.sql) ----
 
 /// Queues a webhook delivery, coalescing with a waiting one of the same entity: create (0) beats
-/// update (1), a newer idn replaces an older, and `version` moves so that a fetch already in
-/// flight leaves the row for another fetch. $1 source, $2 type, $3 id, $4 action, $5 idn or NULL.
+/// update (1), a newer idn replaces an older, and `version` takes a new number so that a fetch
+/// already in flight leaves the row for another fetch. $1 source, $2 type, $3 id, $4 action, $5 idn or NULL.
 /// Returns whether the row is new.
 inline constexpr std::string_view k_precoro_enqueue = R"~(
 INSERT INTO precoro_queue AS q (source, entity_type, entity_id, action, idn)
@@ -82,7 +82,7 @@ VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (source, entity_type, entity_id) DO UPDATE
    SET action = least(q.action, EXCLUDED.action),
        idn = coalesce(EXCLUDED.idn, q.idn),
-       version = q.version + 1,
+       version = nextval('precoro_queue_versions'),
        deliveries = q.deliveries + 1,
        updated_at = now(),
        attempts = 0, not_before = NULL, last_error = NULL

@@ -26,6 +26,11 @@ constexpr std::size_t k_fetches_per_step = 10;
 /// A fetch the vendor refused waits this long, doubling per refusal, up to k_refused_max.
 constexpr auto k_refused_base = std::chrono::seconds(60);
 constexpr auto k_refused_max = std::chrono::hours(1);
+/// How long what a step wrote is remembered while its commit may still be in flight (the poll
+/// loop commits a step while the next one is fetched; a commit takes seconds at most).
+constexpr auto k_inflight_memory = std::chrono::minutes(5);
+/// The next look at the queue when some of it was only waiting for a commit to land.
+constexpr auto k_settle_wait = std::chrono::milliseconds(100);
 
 bool is_cancellation(const std::exception_ptr& e) {
     try {
@@ -136,6 +141,8 @@ public:
         }
         states_ = std::move(states);
         sweep_soon_.clear();
+        handled_.clear();  // the database is the truth again
+        emitted_.clear();
         budget_loaded_ = false;  // another replica may have spent some meanwhile
         update_status();
     }
@@ -267,7 +274,7 @@ private:
         // Webhook deliveries first: each is one fetch, and the sweeps only back them up.
         auto source = config_.name;
         auto read = [source](pqxx::connection_base& c) {
-            return read_queue(c, source, k_fetches_per_step);
+            return read_queue(c, source, 2 * k_fetches_per_step);
         };
         auto queue = co_await pool_.run(std::move(read));
         queue_depth_ = queue.depth;
@@ -277,6 +284,18 @@ private:
             // The vendor said when: nothing can be fetched before.
             step.next_poll = std::min(queue_check_, std::chrono::ceil<std::chrono::milliseconds>(*paused - now));
             co_return;
+        }
+        // Rows the step before handled are still there while its commit is in flight.
+        forget_settled(now);
+        auto read_rows = queue.due.size();
+        std::erase_if(queue.due, [this](const queued_entity& q) {
+            return std::any_of(handled_.begin(), handled_.end(), [&q](const auto& h) {
+                return h.first.type == q.type && h.first.id == q.id && h.first.version == q.version;
+            });
+        });
+        bool settling = queue.due.size() < read_rows;
+        if (queue.due.size() > k_fetches_per_step) {
+            queue.due.resize(k_fetches_per_step);
         }
         if (!queue.due.empty()) {
             auto op = fetch_queued(std::move(queue.due), step);
@@ -300,6 +319,9 @@ private:
             co_return;
         }
         step.next_poll = std::min(queue_check_, until_next_sweep(now));
+        if (settling) {
+            step.next_poll = std::min(*step.next_poll, k_settle_wait);  // look again once committed
+        }
     }
 
     // Fetches queued entities; one the vendor refuses waits and the others go on. A failure
@@ -406,6 +428,7 @@ private:
             emit(resource, *seen, q.action, entities, *writes, step);
         }
         set_extra(step, writes);
+        step.committed = [this, writes] { remember(*writes); };
     }
 
     // Reads the next page of `resource`'s sweep.
@@ -461,9 +484,10 @@ private:
             step.checkpoints.push_back({config_.name, name, name == resource ? state.to_json() : s.to_json()});
         }
         set_extra(step, writes);
-        step.committed = [this, resource, state] {
+        step.committed = [this, resource, state, writes] {
             states_[resource] = state;
             sweep_soon_.erase(resource);
+            remember(*writes);
         };
     }
 
@@ -497,6 +521,7 @@ private:
         };
     }
 
+    // What was emitted of `ids`: the database, overlaid with what steps still committing wrote.
     asio::awaitable<known_map> load_known(std::string resource, std::vector<std::int64_t> ids) {
         if (ids.empty()) {
             co_return known_map{};
@@ -505,7 +530,34 @@ private:
         auto job = [source, resource, ids](pqxx::connection_base& c) {
             return load_entities(c, source, resource, ids);
         };
-        co_return co_await pool_.run(std::move(job));
+        auto known = co_await pool_.run(std::move(job));
+        for (auto id : ids) {
+            auto it = emitted_.find({resource, id});
+            if (it != emitted_.end()) {
+                known[id] = it->second.first;
+            }
+        }
+        co_return known;
+    }
+
+    // A step was adopted: until its commit has surely settled, its queue rows are skipped and
+    // its entity states stand in for the database's.
+    void remember(const step_writes& writes) {
+        auto now = time::now();
+        for (const auto& q : writes.done) {
+            handled_.emplace_back(q, now);
+        }
+        for (const auto& r : writes.retry) {
+            handled_.emplace_back(r.entity, now);
+        }
+        for (const auto& e : writes.entities) {
+            emitted_[{e.resource, e.id}] = {e.state, now};
+        }
+    }
+
+    void forget_settled(time::time_point now) {
+        std::erase_if(handled_, [now](const auto& h) { return h.second < now - k_inflight_memory; });
+        std::erase_if(emitted_, [now](const auto& e) { return e.second.second < now - k_inflight_memory; });
     }
 
     // The message of the upstream_error `f` throws.
@@ -600,6 +652,9 @@ private:
     std::chrono::microseconds longest_{0};
     std::map<std::string, sweep_state> states_;
     std::set<std::string> sweep_soon_;  ///< resources a webhook could not be fetched for
+    /// Queue rows handled and entity states written by recent steps, with when (see remember()).
+    std::vector<std::pair<queued_entity, time::time_point>> handled_;
+    std::map<std::pair<std::string, std::int64_t>, std::pair<known_entity, time::time_point>> emitted_;
     std::int64_t queue_depth_ = 0;
     bool sweeps_waiting_ = false;
     bool budget_loaded_ = false;

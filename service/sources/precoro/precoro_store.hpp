@@ -26,7 +26,7 @@ struct queued_entity {
     std::int64_t id = 0;
     int action = 1;
     std::optional<std::string> idn;
-    std::int64_t version = 0;  ///< moves with every delivery
+    std::int64_t version = 0;  ///< new with every delivery (never reused)
     int attempts = 0;          ///< fetches the vendor refused so far
 };
 
