@@ -1,5 +1,7 @@
 #include "app/service.hpp"
 
+#include "app/service_metrics.hpp"
+
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "db/feed_repository.hpp"
@@ -7,6 +9,7 @@
 #include "db/outbox_writer.hpp"
 #include "db/pg_pool.hpp"
 #include "db/source_lease.hpp"
+#include "feed/activity.hpp"
 #include "feed/changes_handler.hpp"
 #include "feed/feed_api.hpp"
 #include "feed/feed_notifier.hpp"
@@ -15,6 +18,7 @@
 #include "sources/poller.hpp"
 #include "sources/registry.hpp"
 #include "sources/source_status.hpp"
+#include "ui/status_page.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -37,7 +41,9 @@ struct service::impl {
           feed(pool, notifier,
                {config.feed.tokens, config.feed.max_limit, std::chrono::seconds(15),
                 config.feed.retention}),
-          retention_timer(ioc), pollers_done(ioc), server(ioc.get_executor(), routes, server_options()) {}
+          retention_timer(ioc), pollers_done(ioc), server(ioc.get_executor(), routes, server_options()) {
+        metrics.watch_head([this] { return static_cast<double>(notifier.head()); });
+    }
 
     asio::io_context& ioc;
     app_config config;
@@ -45,6 +51,7 @@ struct service::impl {
     db::outbox_writer writer;
     feed::feed_notifier notifier;
     feed::feed_api feed;
+    feed::activity activity;  ///< per-minute event counts for the status page
     asio::steady_timer retention_timer;
     std::unique_ptr<db::source_lease> lease;
     std::vector<std::unique_ptr<sources::poller>> pollers;
@@ -53,20 +60,23 @@ struct service::impl {
     /// POST /webhooks/{source}: the handler of each enabled source whose kind takes webhooks.
     std::vector<std::unique_ptr<sources::webhook_context>> webhook_contexts;
     std::map<std::string, http::handler, std::less<>> webhooks;
+    service_metrics metrics;
     http::router routes;
     http::server server;
     bool stopping = false;
 
-    static http::server_options server_options() {
+    http::server_options server_options() {
         http::server_options o;
-        o.on_complete = [](const http::request& req, const http::response& res,
-                           std::chrono::steady_clock::duration took) {
+        o.on_complete = [this](const http::request& req, const http::response& res,
+                               std::chrono::steady_clock::duration took) {
+            auto seconds = std::chrono::duration<double>(took).count();
+            metrics.http_request(res.route, req.method, res.status, seconds);
             // The path only: query strings can carry secrets (webhook tokens).
             log::info("http request",
                       {{"method", req.method},
                        {"path", req.path},
                        {"status", res.status},
-                       {"ms", std::chrono::duration<double, std::milli>(took).count()}});
+                       {"ms", seconds * 1000.0}});
         };
         return o;
     }
@@ -80,11 +90,13 @@ struct service::impl {
             return readyz();
         });
         routes.add("GET", "/metrics", [this](const http::request&) -> asio::awaitable<http::response> {
-            return metrics();
+            return render_metrics();
         });
         routes.add("GET", "/sources", [this](const http::request& req) -> asio::awaitable<http::response> {
             return sources(req);
         });
+        routes.add("GET", "/activity", feed::activity_handler(activity, notifier, config.feed.tokens));
+        ui::add_routes(routes);
         routes.add("POST", "/webhooks/{source}",
                    [this](const http::request& req) -> asio::awaitable<http::response> {
                        return webhook(req);
@@ -116,13 +128,16 @@ struct service::impl {
         co_return http::json_response("{\"status\":\"ready\"}");
     }
 
-    asio::awaitable<http::response> metrics() {
+    asio::awaitable<http::response> render_metrics() {
+        std::vector<db::consumer_offset> consumers;
+        try {
+            consumers = co_await feed.consumers();
+        } catch (const std::exception& e) {
+            log::warn("metrics: consumer offsets unavailable", {{"error", e.what()}});
+        }
         http::response r;
-        r.content_type = "text/plain; version=0.0.4";
-        r.body = "# HELP changefeed_outbox_head_seq Highest seq known to this replica.\n"
-                 "# TYPE changefeed_outbox_head_seq gauge\n"
-                 "changefeed_outbox_head_seq " +
-                 std::to_string(notifier.head()) + "\n";
+        r.content_type = std::string(metrics::k_content_type);
+        r.body = metrics.render(consumers);
         co_return r;
     }
 
@@ -171,6 +186,12 @@ struct service::impl {
             }
             pollers.push_back(std::make_unique<sources::poller>(
                 ioc.get_executor(), s, kind->create, pool, writer, lease.get()));
+            metrics.watch(*pollers.back());
+            pollers.back()->on_stored([this, name = s.name](const auto& tally) {
+                for (const auto& t : tally) {
+                    activity.record(name, t.events, time::now());
+                }
+            });
             if (kind->webhook) {
                 auto* p = pollers.back().get();
                 webhook_contexts.push_back(std::make_unique<sources::webhook_context>(
