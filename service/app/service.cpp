@@ -25,14 +25,55 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <pqxx/pqxx>
 
 #include <map>
+#include <string_view>
 
 namespace changefeed::app {
 
 namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view k_webhooks_prefix = "/webhooks/";
+
+// A webhook delivery's outcome as changefeed_webhook_deliveries_total counts it (SPEC section 5).
+// A 200 says "accepted", "duplicate" or "ignored" (a type the source does not emit: taken and
+// dropped, counted as accepted).
+std::string delivery_result(const http::response& res) {
+    if (res.status == 401 || res.status == 403) {
+        return "unauthorized";
+    }
+    if (res.status == 413) {
+        return "too_large";
+    }
+    if (res.status >= 500) {
+        return "unavailable";
+    }
+    if (res.status >= 400) {
+        return "invalid";
+    }
+    boost::system::error_code ec;
+    auto body = boost::json::parse(res.body, ec);
+    const auto* o = ec ? nullptr : body.if_object();
+    const auto* status = o != nullptr ? o->if_contains("status") : nullptr;
+    return status != nullptr && *status == "duplicate" ? "duplicate" : "accepted";
+}
+
+// The source name of a `/webhooks/<name>` request target (query ignored); empty for others.
+std::string_view webhook_target_source(std::string_view target) {
+    target = target.substr(0, target.find('?'));
+    if (target.substr(0, k_webhooks_prefix.size()) != k_webhooks_prefix) {
+        return {};
+    }
+    auto name = target.substr(k_webhooks_prefix.size());
+    return name.find('/') == std::string_view::npos ? name : std::string_view{};
+}
+
+}  // namespace
 
 struct service::impl {
     impl(asio::io_context& ioc, app_config cfg)
@@ -71,6 +112,7 @@ struct service::impl {
                                std::chrono::steady_clock::duration took) {
             auto seconds = std::chrono::duration<double>(took).count();
             metrics.http_request(res.route, req.method, res.status, seconds);
+            count_refused_webhook(req, res);
             // The path only: query strings can carry secrets (webhook tokens).
             log::info("http request",
                       {{"method", req.method},
@@ -79,6 +121,17 @@ struct service::impl {
                        {"ms", seconds * 1000.0}});
         };
         return o;
+    }
+
+    // A webhook body over the server's limit is refused before any route sees it: counted here.
+    void count_refused_webhook(const http::request& req, const http::response& res) {
+        if (res.status != 413 || !res.route.empty() || req.method != "POST") {
+            return;
+        }
+        auto it = webhooks.find(webhook_target_source(req.target));
+        if (it != webhooks.end()) {
+            metrics.webhook_delivery(it->first, "too_large");
+        }
     }
 
     void add_routes() {
@@ -103,14 +156,25 @@ struct service::impl {
                    });
     }
 
-    // The vendor's handler authenticates, validates and stores the delivery.
+    // The vendor's handler authenticates, validates and stores the delivery; every delivery to
+    // a source that takes webhooks is counted by its outcome (unknown names are not: any name
+    // would become a label).
     asio::awaitable<http::response> webhook(const http::request& req) {
-        auto it = webhooks.find(req.path_params.at("source"));
+        std::string source = req.path_params.at("source");
+        auto it = webhooks.find(source);
         if (it == webhooks.end()) {
             co_return http::error_response(404, "not_found", "no enabled source of that name takes webhooks");
         }
-        auto op = it->second(req);
-        co_return co_await std::move(op);
+        http::response res;
+        try {
+            auto op = it->second(req);
+            res = co_await std::move(op);
+        } catch (...) {
+            metrics.webhook_delivery(source, "unavailable");
+            throw;
+        }
+        metrics.webhook_delivery(source, delivery_result(res));
+        co_return res;
     }
 
     asio::awaitable<http::response> readyz() {

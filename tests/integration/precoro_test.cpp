@@ -92,6 +92,13 @@ json::object source_status(unsigned short port) {
     return {};
 }
 
+// The webhook deliveries GET /metrics counts for `result` (0 while the series is absent).
+double deliveries_counted(const std::string& metrics, const std::string& result) {
+    auto key = "changefeed_webhook_deliveries_total{source=\"precoro\",result=\"" + result + "\"} ";
+    auto at = metrics.find(key);
+    return at == std::string::npos ? 0 : std::stod(metrics.substr(at + key.size()));
+}
+
 // Bounded polling of state that has no event to wait for (database rows, /sources).
 template <class Predicate>
 bool eventually(Predicate pred, std::chrono::milliseconds timeout = 20s) {
@@ -260,6 +267,23 @@ TEST_F(precoro_test, webhook_intake_authenticates_validates_and_stores_nothing_i
     auto ignored = post_webhook(port, delivery(6, 99, 1, "3"));
     EXPECT_EQ(json::parse(ignored.body).at("status"), "ignored");
     EXPECT_EQ(queue_rows(db.url()), 1);
+    EXPECT_EQ(json::parse(post_webhook(port, good).body).at("status"), "duplicate");
+
+    // Every delivery to the source is counted by outcome (an ignored type as accepted); the
+    // unknown source is not (any name would become a label). The 413 is counted once its
+    // answer is written, so it may trail the reply.
+    std::string metrics;
+    auto counted = [&] {
+        metrics = test::http_get(port, "/metrics").body;
+        return deliveries_counted(metrics, "too_large") == 1;
+    };
+    EXPECT_TRUE(eventually(counted)) << metrics;
+    EXPECT_EQ(deliveries_counted(metrics, "unauthorized"), static_cast<double>(refused.size())) << metrics;
+    EXPECT_EQ(deliveries_counted(metrics, "invalid"), static_cast<double>(bad.size())) << metrics;
+    EXPECT_EQ(deliveries_counted(metrics, "accepted"), 2) << metrics;
+    EXPECT_EQ(deliveries_counted(metrics, "duplicate"), 1) << metrics;
+    EXPECT_EQ(deliveries_counted(metrics, "unavailable"), 0) << metrics;
+    EXPECT_EQ(metrics.find("source=\"nope\""), std::string::npos) << metrics;
 
     EXPECT_EQ(logs.text().find(k_secret), std::string::npos) << "the webhook secret reached a log line";
     EXPECT_NE(logs.text().find("/webhooks/precoro"), std::string::npos);
@@ -329,6 +353,7 @@ TEST_F(precoro_test, the_database_down_answers_503_and_the_retried_delivery_is_s
         EXPECT_EQ(r.headers["retry-after"], "10");
         EXPECT_EQ(json::parse(r.body).at("error").at("code"), "unavailable");
     }
+    EXPECT_EQ(deliveries_counted(test::http_get(port, "/metrics").body, "unavailable"), 2);
     {
         pqxx::connection admin(test::test_server_url("postgres"));
         pqxx::nontransaction tx(admin);
