@@ -14,6 +14,25 @@ namespace changefeed::app {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// Where the simulators reach the service listening on `listen`; nullopt for port 0.
+std::optional<std::string> service_url(const std::string& listen) {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos || listen.substr(colon + 1) == "0") {
+        return std::nullopt;
+    }
+    auto host = listen.substr(0, colon);
+    if (host == "0.0.0.0" || host.empty()) {
+        host = "127.0.0.1";
+    } else if (host == "[::]") {
+        host = "[::1]";
+    }
+    return "http://" + host + listen.substr(colon);
+}
+
+}  // namespace
+
 struct demo::impl {
     explicit impl(asio::io_context& ctx) : ioc(ctx), done(ctx) {}
 
@@ -45,6 +64,14 @@ demo::~demo() = default;
 
 std::variant<app_config, config_error> demo::config(const std::string& database_url,
                                                      const std::string& listen) const {
+    auto url = service_url(listen);
+    for (const auto& v : impl_->vendors) {
+        if (v.source.service_url && url) {
+            v.source.service_url(*url);
+        } else if (v.source.service_url) {
+            log::warn("demo: the service listens on port 0, so simulated webhooks have nowhere to go");
+        }
+    }
     std::string yaml = "listen: \"" + listen + "\"\n" + "database_url: \"${CHANGEFEED_DEMO_DATABASE_URL}\"\n" +
                        "feed:\n  tokens: []\n  retention: 7d\n";
     if (!impl_->vendors.empty()) {

@@ -27,14 +27,56 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <map>
+#include <string_view>
 
 namespace changefeed::app {
 
 namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view k_webhooks_prefix = "/webhooks/";
+
+// A webhook delivery's outcome as changefeed_webhook_deliveries_total counts it (SPEC section 5).
+// A 200 says "accepted", "duplicate" or "ignored" (a type the source does not emit: taken and
+// dropped, counted as accepted).
+std::string delivery_result(const http::response& res) {
+    if (res.status == 401 || res.status == 403) {
+        return "unauthorized";
+    }
+    if (res.status == 413) {
+        return "too_large";
+    }
+    if (res.status >= 500) {
+        return "unavailable";
+    }
+    if (res.status >= 400) {
+        return "invalid";
+    }
+    boost::system::error_code ec;
+    auto body = boost::json::parse(res.body, ec);
+    const auto* o = ec ? nullptr : body.if_object();
+    const auto* status = o != nullptr ? o->if_contains("status") : nullptr;
+    return status != nullptr && *status == "duplicate" ? "duplicate" : "accepted";
+}
+
+// The source name of a `/webhooks/<name>` request target (query ignored); empty for others.
+std::string_view webhook_target_source(std::string_view target) {
+    target = target.substr(0, target.find('?'));
+    if (target.substr(0, k_webhooks_prefix.size()) != k_webhooks_prefix) {
+        return {};
+    }
+    auto name = target.substr(k_webhooks_prefix.size());
+    return name.find('/') == std::string_view::npos ? name : std::string_view{};
+}
+
+}  // namespace
 
 struct service::impl {
     impl(asio::io_context& ioc, app_config cfg)
@@ -59,6 +101,9 @@ struct service::impl {
     std::vector<std::unique_ptr<sources::poller>> pollers;
     asio::steady_timer pollers_done;  ///< cancelled when the last poller has returned
     std::size_t pollers_running = 0;
+    /// POST /webhooks/{source}: the handler of each enabled source whose kind takes webhooks.
+    std::vector<std::unique_ptr<sources::webhook_context>> webhook_contexts;
+    std::map<std::string, http::handler, std::less<>> webhooks;
     service_metrics metrics;
     http::router routes;
     http::server server;
@@ -70,6 +115,7 @@ struct service::impl {
                                std::chrono::steady_clock::duration took) {
             auto seconds = std::chrono::duration<double>(took).count();
             metrics.http_request(res.route, req.method, res.status, seconds);
+            count_refused_webhook(req, res);
             // The path only: query strings can carry secrets (webhook tokens).
             log::info("http request",
                       {{"method", req.method},
@@ -87,6 +133,17 @@ struct service::impl {
             return res;
         };
         return o;
+    }
+
+    // A webhook body over the server's limit is refused before any route sees it: counted here.
+    void count_refused_webhook(const http::request& req, const http::response& res) {
+        if (res.status != 413 || !res.route.empty() || req.method != "POST") {
+            return;
+        }
+        auto it = webhooks.find(webhook_target_source(req.target));
+        if (it != webhooks.end()) {
+            metrics.webhook_delivery(it->first, "too_large");
+        }
     }
 
     void add_routes() {
@@ -109,6 +166,31 @@ struct service::impl {
                    });
         routes.add("GET", "/activity", feed::activity_handler(activity, notifier, config.feed.tokens));
         ui::add_routes(routes);
+        routes.add("POST", "/webhooks/{source}",
+                   [this](const http::request& req) -> asio::awaitable<http::response> {
+                       return webhook(req);
+                   });
+    }
+
+    // The vendor's handler authenticates, validates and stores the delivery; every delivery to
+    // a source that takes webhooks is counted by its outcome (unknown names are not: any name
+    // would become a label).
+    asio::awaitable<http::response> webhook(const http::request& req) {
+        std::string source = req.path_params.at("source");
+        auto it = webhooks.find(source);
+        if (it == webhooks.end()) {
+            co_return http::error_response(404, "not_found", "no enabled source of that name takes webhooks");
+        }
+        http::response res;
+        try {
+            auto op = it->second(req);
+            res = co_await std::move(op);
+        } catch (...) {
+            metrics.webhook_delivery(source, "unavailable");
+            throw;
+        }
+        metrics.webhook_delivery(source, delivery_result(res));
+        co_return res;
     }
 
     asio::awaitable<http::response> readyz() {
@@ -239,6 +321,12 @@ struct service::impl {
                     activity.record(name, t.events, time::now());
                 }
             });
+            if (kind->webhook) {
+                auto* p = pollers.back().get();
+                webhook_contexts.push_back(std::make_unique<sources::webhook_context>(
+                    sources::webhook_context{s, pool, writer, [p] { p->wake(); }}));
+                webhooks.emplace(s.name, kind->webhook(*webhook_contexts.back()));
+            }
         }
     }
 

@@ -143,6 +143,98 @@ ON CONFLICT (source, resource, resource_id)
 DO UPDATE SET data = EXCLUDED.data, updated_at = now()
 )~";
 
+// ---- Precoro (migrations/0004_precoro.sql) ----
+
+/// Queues a webhook delivery, coalescing with a waiting one of the same entity: create (0) beats
+/// update (1), a newer idn replaces an older, and `version` takes a new number so that a fetch
+/// already in flight leaves the row for another fetch. $1 source, $2 type, $3 id, $4 action, $5 idn or NULL.
+/// Returns whether the row is new.
+inline constexpr std::string_view k_precoro_enqueue = R"~(
+INSERT INTO precoro_queue AS q (source, entity_type, entity_id, action, idn)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (source, entity_type, entity_id) DO UPDATE
+   SET action = least(q.action, EXCLUDED.action),
+       idn = coalesce(EXCLUDED.idn, q.idn),
+       version = nextval('precoro_queue_versions'),
+       deliveries = q.deliveries + 1,
+       updated_at = now(),
+       attempts = 0, not_before = NULL, last_error = NULL
+RETURNING (xmax = 0)
+)~";
+
+/// The queued entities due for a fetch, oldest delivery first. $1 source, $2 limit.
+inline constexpr std::string_view k_precoro_queue_due = R"~(
+SELECT entity_type, entity_id, action, idn, version, attempts
+  FROM precoro_queue
+ WHERE source = $1 AND (not_before IS NULL OR not_before <= now())
+ ORDER BY received_at, entity_type, entity_id
+ LIMIT $2
+)~";
+
+inline constexpr std::string_view k_precoro_queue_depth =
+    "SELECT count(*) FROM precoro_queue WHERE source = $1";
+
+/// Removes a fetched entity unless a delivery arrived since it was read. $1 source, $2 type,
+/// $3 id, $4 version read.
+inline constexpr std::string_view k_precoro_queue_done = R"~(
+DELETE FROM precoro_queue
+ WHERE source = $1 AND entity_type = $2 AND entity_id = $3 AND version = $4
+)~";
+
+/// A fetch the vendor refused: try again after $5 seconds. $1..$4 as k_precoro_queue_done,
+/// $6 the error.
+inline constexpr std::string_view k_precoro_queue_later = R"~(
+UPDATE precoro_queue
+   SET attempts = attempts + 1, not_before = now() + make_interval(secs => $5), last_error = $6
+ WHERE source = $1 AND entity_type = $2 AND entity_id = $3 AND version = $4
+)~";
+
+/// $1 source, $2 resource, $3 ids as a PostgreSQL array literal ("{1,2,3}").
+inline constexpr std::string_view k_precoro_entities = R"~(
+SELECT entity_id, version, data::text, deleted
+  FROM precoro_entities
+ WHERE source = $1 AND resource = $2 AND entity_id = ANY ($3::bigint[])
+)~";
+
+/// $1 source, $2 resource, $3 id, $4 version, $5 data (JSON text or NULL), $6 deleted.
+inline constexpr std::string_view k_precoro_entity_upsert = R"~(
+INSERT INTO precoro_entities (source, resource, entity_id, version, data, deleted)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+ON CONFLICT (source, resource, entity_id) DO UPDATE
+   SET version = EXCLUDED.version, data = EXCLUDED.data, deleted = EXCLUDED.deleted,
+       updated_at = now()
+)~";
+
+/// $1 source, $2 admission times as a PostgreSQL array literal of RFC 3339 texts.
+inline constexpr std::string_view k_precoro_requests_add =
+    "INSERT INTO precoro_requests (source, at) SELECT $1, unnest($2::timestamptz[])";
+
+/// $1 source, $2 the start of the longest window (RFC 3339).
+inline constexpr std::string_view k_precoro_requests_prune =
+    "DELETE FROM precoro_requests WHERE source = $1 AND at <= $2::timestamptz";
+
+/// Admission times (microseconds since the epoch) after $2, oldest first. $1 source.
+inline constexpr std::string_view k_precoro_requests_since = R"~(
+SELECT (extract(epoch FROM at) * 1000000)::bigint
+  FROM precoro_requests
+ WHERE source = $1 AND at > $2::timestamptz
+ ORDER BY at
+)~";
+
+/// $1 source, $2 until (RFC 3339), $3 reason. A later pause extends, an earlier one does not shorten.
+inline constexpr std::string_view k_precoro_pause_set = R"~(
+INSERT INTO precoro_pause AS p (source, paused_until, reason) VALUES ($1, $2::timestamptz, $3)
+ON CONFLICT (source) DO UPDATE
+   SET paused_until = greatest(p.paused_until, EXCLUDED.paused_until), reason = EXCLUDED.reason
+)~";
+
+/// The pause still running at $2 (RFC 3339), in microseconds since the epoch. $1 source.
+inline constexpr std::string_view k_precoro_pause_get = R"~(
+SELECT (extract(epoch FROM paused_until) * 1000000)::bigint, reason
+  FROM precoro_pause
+ WHERE source = $1 AND paused_until > $2::timestamptz
+)~";
+
 }  // namespace changefeed::db::sql
 
 namespace changefeed::db::sql {

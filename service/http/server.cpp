@@ -376,7 +376,8 @@ asio::awaitable<void> server::impl::run_session(session_ptr s) {
         // What we know of the request (without its body), for errors and the hook.
         request meta;
         meta.remote = s->remote;
-        if (parser.is_header_done()) {
+        // A Content-Length over the limit fails the header read, but the header was read whole.
+        if (parser.is_header_done() || ec == bhttp::error::body_limit) {
             fill_head(parser.get(), meta);
         }
 

@@ -3,6 +3,8 @@
 // validates a source against this without knowing any vendor.
 #pragma once
 
+#include "http/message.hpp"
+
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -23,6 +25,7 @@ namespace changefeed::sources {
 
 class source;
 struct source_context;
+struct webhook_context;
 
 /// At most `limit` requests in any span of `window`.
 struct rate_window {
@@ -69,6 +72,9 @@ struct kind_spec {
     std::function<std::unique_ptr<source>(source_context& ctx)> create{};
     /// A simulator of the vendor and a source polling it, for `changefeed demo`; may be empty.
     std::function<sim::demo_source()> demo{};
+    /// Makes the handler of `POST /webhooks/<source>` for a source of this kind; empty: the kind
+    /// takes no webhooks (the route answers 404).
+    std::function<http::handler(webhook_context& ctx)> webhook{};
 };
 
 }  // namespace changefeed::sources

@@ -69,4 +69,14 @@ struct source_context {
 
 using source_factory = std::function<std::unique_ptr<source>(source_context& ctx)>;
 
+/// What a source's webhook handler gets from the runtime. The references outlive the handler.
+struct webhook_context {
+    app::source_config config;
+    db::pg_pool& pool;
+    db::outbox_writer& writer;
+    /// Wakes this replica's poller of the source, so that it drains what a delivery queued at
+    /// once (other replicas' pollers find it on their next look at the queue).
+    std::function<void()> wake;
+};
+
 }  // namespace changefeed::sources

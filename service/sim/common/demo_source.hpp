@@ -18,6 +18,9 @@ struct demo_source {
     std::function<std::string(const std::string& base_url)> yaml;
     /// How often the simulator produces new changes.
     std::chrono::milliseconds tick_every{std::chrono::seconds(2)};
+    /// Told the service's base URL ("http://127.0.0.1:8080"), for a simulator that calls the
+    /// service (Precoro's webhooks); may be empty.
+    std::function<void(const std::string& service_url)> service_url;
 };
 
 }  // namespace changefeed::sim
