@@ -20,15 +20,25 @@ using namespace changefeed;
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fmt::print(stderr, "usage: outbox_writer_bench DATABASE_URL [producers=64] [seconds=10]\n");
+        fmt::print(stderr, "usage: outbox_writer_bench DATABASE_URL [producers=64] [seconds=10] [lanes=2] [spread=measured|always|never]\n");
         return 2;
     }
     std::string url = argv[1];
     int producers = argc > 2 ? std::atoi(argv[2]) : 64;
     int seconds = argc > 3 ? std::atoi(argv[3]) : 10;
+    db::outbox_writer_options options;
+    if (argc > 4) {
+        options.lanes = static_cast<std::size_t>(std::atoi(argv[4]));
+    }
+    if (argc > 5) {
+        std::string spread = argv[5];
+        options.spread = spread == "always"  ? db::outbox_writer_options::spreading::always
+                         : spread == "never" ? db::outbox_writer_options::spreading::never
+                                             : db::outbox_writer_options::spreading::measured;
+    }
     db::apply_migrations(url);
     asio::io_context ioc{1};
-    db::outbox_writer writer(ioc.get_executor(), url);
+    db::outbox_writer writer(ioc.get_executor(), url, options);
     asio::co_spawn(ioc, writer.run(), asio::detached);
     auto start = std::chrono::steady_clock::now();
     auto end = start + std::chrono::seconds(seconds);
@@ -62,7 +72,14 @@ int main(int argc, char** argv) {
     }
     ioc.run();
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    auto st = writer.stats();
+    double commits = st.commits == 0 ? 1.0 : static_cast<double>(st.commits);
     fmt::print("events {}\nseconds {:.2f}\ncommits {}\nevents_per_second {:.0f}\n", stored, elapsed,
-               writer.commits(), stored / elapsed);
+               st.commits, stored / elapsed);
+    fmt::print("events_per_commit {:.1f}\nsplit_bursts {}\n", static_cast<double>(st.events) / commits,
+               st.split_bursts);
+    fmt::print("ms_per_commit insert {:.3f} call {:.3f} round_trip {:.3f}\n",
+               st.insert_seconds * 1e3 / commits, st.call_seconds * 1e3 / commits,
+               st.round_trip_seconds * 1e3 / commits);
     return 0;
 }

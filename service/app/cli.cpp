@@ -2,6 +2,7 @@
 
 #include "app/config.hpp"
 #include "app/demo.hpp"
+#include "app/healthcheck.hpp"
 #include "app/service.hpp"
 #include "core/log.hpp"
 #include "db/migrations.hpp"
@@ -34,6 +35,9 @@ usage:
   changefeed demo [--database-url URL] [--listen HOST:PORT]
                                           run against built-in simulators (URL defaults to
                                           $DATABASE_URL, HOST:PORT to 127.0.0.1:8080)
+  changefeed healthcheck [--url URL]      GET URL (default http://127.0.0.1:8080/healthz; a
+                                          numeric host or localhost) within 3 s: exit 0 on a
+                                          200 answer, 1 otherwise (for container health checks)
   changefeed --version | --help
 
 exit status: 0 clean stop, 2 bad command line or configuration, 1 any other failure
@@ -44,7 +48,12 @@ struct options {
     std::optional<std::string> config_path;
     std::optional<std::string> database_url;
     std::optional<std::string> listen;
+    std::optional<std::string> url;
 };
+
+bool needs_config(const std::string& command) {
+    return command == "serve" || command == "migrate" || command == "check-config";
+}
 
 int usage_error(const std::string& message) {
     std::fprintf(stderr, "changefeed: %s\n(see changefeed --help)\n", message.c_str());
@@ -66,8 +75,7 @@ std::variant<options, int> parse_args(int argc, char** argv) {
         std::puts("changefeed " CHANGEFEED_VERSION);
         return k_exit_ok;
     }
-    if (o.command != "serve" && o.command != "migrate" && o.command != "check-config" &&
-        o.command != "demo") {
+    if (!needs_config(o.command) && o.command != "demo" && o.command != "healthcheck") {
         return usage_error("unknown command '" + o.command + "'");
     }
     for (std::size_t i = 1; i < args.size(); ++i) {
@@ -80,12 +88,14 @@ std::variant<options, int> parse_args(int argc, char** argv) {
             return args[++i];
         };
         std::optional<std::string>* target = nullptr;
-        if (a == "--config" && o.command != "demo") {
+        if (a == "--config" && needs_config(o.command)) {
             target = &o.config_path;
         } else if (a == "--database-url" && o.command == "demo") {
             target = &o.database_url;
         } else if (a == "--listen" && o.command == "demo") {
             target = &o.listen;
+        } else if (a == "--url" && o.command == "healthcheck") {
+            target = &o.url;
         } else if (a == "--help") {
             std::fputs(k_usage, stdout);
             return k_exit_ok;
@@ -98,7 +108,7 @@ std::variant<options, int> parse_args(int argc, char** argv) {
         }
         *target = *v;
     }
-    if (o.command != "demo" && !o.config_path) {
+    if (needs_config(o.command) && !o.config_path) {
         return usage_error(o.command + " needs --config FILE");
     }
     return o;
@@ -204,6 +214,20 @@ int run_cli(int argc, char** argv) {
         return *code;
     }
     auto opts = std::get<options>(std::move(parsed));
+    if (opts.command == "healthcheck") {
+        auto report = check_health(opts.url.value_or(std::string(k_default_healthcheck_url)));
+        switch (report.result) {
+        case health_report::verdict::healthy:
+            std::puts(report.message.c_str());
+            return k_exit_ok;
+        case health_report::verdict::bad_url:
+            return usage_error(report.message);
+        case health_report::verdict::unhealthy:
+            break;
+        }
+        std::fprintf(stderr, "changefeed: %s\n", report.message.c_str());
+        return k_exit_failure;
+    }
     try {
         if (opts.command == "demo") {
             app_config config;

@@ -1,4 +1,5 @@
-// The command line of SPEC section 2: serve, migrate, check-config, demo, --version, --help.
+// The command line of SPEC section 2 (serve, migrate, check-config, demo, --version, --help)
+// and `healthcheck` for containers.
 #pragma once
 
 namespace changefeed::app {

@@ -8,6 +8,7 @@
 #include "db/pg_pool.hpp"
 #include "db/source_lease.hpp"
 #include "feed/changes_handler.hpp"
+#include "feed/feed_api.hpp"
 #include "feed/feed_notifier.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -31,6 +32,9 @@ struct service::impl {
     impl(asio::io_context& ioc, app_config cfg)
         : ioc(ioc), config(std::move(cfg)), pool(config.database_url, config.database_pool_size),
           writer(ioc.get_executor(), config.database_url), notifier(ioc.get_executor()),
+          feed(pool, notifier,
+               {config.feed.tokens, config.feed.max_limit, std::chrono::seconds(15),
+                config.feed.retention}),
           retention_timer(ioc), pollers_done(ioc), server(ioc.get_executor(), routes, server_options()) {}
 
     asio::io_context& ioc;
@@ -38,6 +42,7 @@ struct service::impl {
     db::pg_pool pool;
     db::outbox_writer writer;
     feed::feed_notifier notifier;
+    feed::feed_api feed;
     asio::steady_timer retention_timer;
     std::unique_ptr<db::source_lease> lease;
     std::vector<std::unique_ptr<sources::poller>> pollers;
@@ -62,8 +67,7 @@ struct service::impl {
     }
 
     void add_routes() {
-        feed::feed_settings settings{config.feed.tokens, config.feed.max_limit};
-        routes.add("GET", "/changes", feed::changes_handler(pool, notifier, settings));
+        feed.add_routes(routes);
         routes.add("GET", "/healthz", [](const http::request&) -> asio::awaitable<http::response> {
             co_return http::json_response("{\"status\":\"ok\"}");
         });
@@ -225,7 +229,7 @@ void service::start() {
 
 asio::awaitable<void> service::run() {
     using namespace asio::experimental::awaitable_operators;
-    co_await (impl_->writer.run() && impl_->run_producers());
+    co_await (impl_->writer.run() && impl_->run_producers() && impl_->feed.run());
     impl_->notifier.stop_listener();
     if (impl_->lease) {
         impl_->lease->stop();
@@ -239,6 +243,7 @@ void service::stop() {
     for (auto& p : impl_->pollers) {
         p->stop();
     }
+    impl_->feed.stop();
     impl_->retention_timer.cancel();
 }
 

@@ -38,6 +38,20 @@ public:
         co_return result;
     }
 
+    /// Like run(), on lane `index` (< lanes()): a caller that keeps its own lanes busy or idle
+    /// never queues a job behind another one's.
+    template <class F>
+    boost::asio::awaitable<std::invoke_result_t<F&, pqxx::connection_base&>> run_on(std::size_t index,
+                                                                                  F job) {
+        lane& l = *lanes_.at(index);
+        auto wrapped = [this, &l, job = std::move(job)]() mutable { return job(connect(l)); };
+        auto result = co_await core::async_run_blocking(l.strand, std::move(wrapped),
+                                                        boost::asio::use_awaitable);
+        co_return result;
+    }
+
+    [[nodiscard]] std::size_t lanes() const { return lanes_.size(); }
+
     /// Drops every connection and joins the threads (pending jobs finish first).
     void stop();
 

@@ -30,6 +30,7 @@ struct source_lease::impl {
 
     std::string url;
     asio::thread_pool thread;
+    bool stopped = false;  // touched on the caller's thread only
     // Touched only on `thread`.
     std::shared_ptr<pqxx::connection_base> conn;
     std::set<std::string> held;
@@ -86,6 +87,9 @@ source_lease::~source_lease() { stop(); }
 
 asio::awaitable<bool> source_lease::hold(std::string source) {
     auto self = impl_;
+    if (self->stopped) {
+        co_return false;
+    }
     auto job = [self, source] { return self->hold(source); };
     co_return co_await core::async_run_blocking(self->thread.get_executor(), std::move(job),
                                                 asio::use_awaitable);
@@ -93,18 +97,26 @@ asio::awaitable<bool> source_lease::hold(std::string source) {
 
 asio::awaitable<void> source_lease::release(std::string source) {
     auto self = impl_;
+    if (self->stopped) {
+        co_return;
+    }
     auto job = [self, source] { return self->release(source); };
     co_await core::async_run_blocking(self->thread.get_executor(), std::move(job),
                                       asio::use_awaitable);
 }
 
 void source_lease::stop() {
-    auto self = impl_;
-    asio::post(self->thread, [self] {
-        self->conn.reset();
-        self->held.clear();
+    if (impl_->stopped) {
+        return;
+    }
+    impl_->stopped = true;
+    // The job must not own the impl: a job left in the pool would keep it alive for ever.
+    auto* state = impl_.get();
+    asio::post(state->thread, [state] {
+        state->conn.reset();
+        state->held.clear();
     });
-    self->thread.join();
+    state->thread.join();
 }
 
 }  // namespace changefeed::db

@@ -69,11 +69,47 @@ std::optional<param_error> parse_list(const std::vector<std::pair<std::string, s
 
 }  // namespace
 
+bool valid_consumer_name(std::string_view name) {
+    if (name.empty() || name.size() > 40) {
+        return false;
+    }
+    for (char c : name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::variant<std::optional<std::int64_t>, param_error> parse_last_event_id(std::string_view value) {
+    if (value.empty()) {
+        return std::optional<std::int64_t>();
+    }
+    std::uint64_t n = 0;
+    if (!parse_non_negative(std::string(value), n) || n > static_cast<std::uint64_t>(INT64_MAX)) {
+        return param_error{"Last-Event-ID", "header 'Last-Event-ID' must be a non-negative integer"};
+    }
+    return std::optional<std::int64_t>(static_cast<std::int64_t>(n));
+}
+
 std::variant<changes_params, param_error> parse_changes_params(
     const std::vector<std::pair<std::string, std::string>>& query, std::uint32_t max_limit) {
     changes_params p;
     std::uint64_t n = 0;
-    if (const auto* since = find(query, "since")) {
+    if (const auto* consumer = find(query, "consumer")) {
+        if (!valid_consumer_name(*consumer)) {
+            return param_error{"consumer", "parameter 'consumer' must be a name of 1 to 40 "
+                                           "characters from [a-z0-9_-]"};
+        }
+        if (find(query, "since") != nullptr) {
+            return param_error{"consumer",
+                               "parameters 'consumer' and 'since' cannot be used together"};
+        }
+        p.consumer = *consumer;
+    }
+    // With a consumer, `since` stays unset: the handler reads the stored offset.
+    if (const auto* since = p.consumer ? nullptr : find(query, "since")) {
         if (*since == "now") {
             p.since_now = true;
         } else if (!parse_non_negative(*since, n) ||
@@ -83,7 +119,7 @@ std::variant<changes_params, param_error> parse_changes_params(
         } else {
             p.since = static_cast<std::int64_t>(n);
         }
-    } else {
+    } else if (!p.consumer) {
         p.since = 0;
     }
     if (const auto* limit = find(query, "limit")) {

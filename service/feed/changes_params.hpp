@@ -14,8 +14,9 @@
 namespace changefeed::feed {
 
 struct changes_params {
-    std::optional<std::int64_t> since;  ///< nullopt with since_now: start at the head
+    std::optional<std::int64_t> since;  ///< nullopt with since_now or consumer
     bool since_now = false;
+    std::optional<std::string> consumer;  ///< start at this consumer's stored offset
     std::uint32_t limit = 100;
     std::uint32_t wait_seconds = 0;
     db::feed_filter filter;
@@ -27,8 +28,14 @@ struct param_error {
 };
 
 /// `query` as decoded pairs. Unknown parameters are ignored (forward compatibility); a repeated
-/// parameter uses its first value.
+/// parameter uses its first value. `consumer` and `since` together are an error.
 std::variant<changes_params, param_error> parse_changes_params(
     const std::vector<std::pair<std::string, std::string>>& query, std::uint32_t max_limit);
+
+/// True for a consumer (or source) name: [a-z0-9_-]{1,40}.
+bool valid_consumer_name(std::string_view name);
+
+/// The `Last-Event-ID` header of an SSE reconnect: a non-negative integer; empty means absent.
+std::variant<std::optional<std::int64_t>, param_error> parse_last_event_id(std::string_view value);
 
 }  // namespace changefeed::feed

@@ -29,6 +29,7 @@ public:
     boost::asio::awaitable<void> wait_until(std::chrono::steady_clock::time_point deadline);
 
     [[nodiscard]] std::int64_t head() const { return head_; }
+    [[nodiscard]] const boost::asio::any_io_executor& executor() const { return executor_; }
     /// Changes on every notify(): a reader compares it across a query to know it missed nothing.
     [[nodiscard]] std::uint64_t generation() const { return generation_; }
 

@@ -318,7 +318,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
             host_header += ":" + t.port;
         }
         msg.set(bhttp::field::host, host_header);
-        msg.set(bhttp::field::user_agent, "changefeed/" CHANGEFEED_VERSION);
+        msg.set(bhttp::field::user_agent, self->opts.user_agent);
         for (const auto& [name, value] : req.headers) {
             msg.set(name, value);
         }

@@ -29,6 +29,8 @@ struct client_options {
     std::size_t max_idle_per_origin = 2;
     /// Extra trust anchors in PEM (tests); the system store is always used.
     std::string extra_ca_file;
+    /// Sent as User-Agent (unless the request sets one).
+    std::string user_agent = "changefeed/" CHANGEFEED_VERSION;
 };
 
 struct client_request {

@@ -47,6 +47,8 @@ struct response {
     unsigned status = 200;
     std::string content_type = "application/json";
     std::string body;
+    /// When set, sent instead of `body`, without a copy: a body shared by several responses.
+    std::shared_ptr<const std::string> shared_body;
     std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
     /// When set, the server sends the status and headers, then hands the connection to this
     /// function (chunked transfer) and closes the connection when it returns.

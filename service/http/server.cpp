@@ -290,6 +290,9 @@ void server::impl::stop(bool force) {
 void server::impl::spawn_session(tcp::socket socket) {
     auto s = std::make_shared<session>(std::move(socket));
     error_code ec;
+    // Every write is a whole response or event-stream chunk: send it now, not after the peer's
+    // ACK of the previous one (Nagle), which would delay back-to-back SSE events.
+    s->stream.socket().set_option(tcp::no_delay(true), ec);
     auto peer = s->stream.socket().remote_endpoint(ec);
     s->remote = ec ? std::string("unknown") : format_endpoint(peer);
     sessions.insert(s);
@@ -546,7 +549,8 @@ asio::awaitable<error_code> server::impl::write_response(session_ptr s,
     bhttp::response<bhttp::span_body<const char>> out;
     fill_header(out, res, version);
     if (allows_body(res.status)) {
-        out.body() = boost::span<const char>(res.body.data(), res.body.size());
+        const std::string& body = res.shared_body ? *res.shared_body : res.body;
+        out.body() = boost::span<const char>(body.data(), body.size());
     } else {
         out.erase(bhttp::field::content_type);
     }

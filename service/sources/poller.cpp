@@ -12,6 +12,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -19,7 +20,9 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
+#include <unistd.h>
 
 namespace changefeed::sources {
 
@@ -27,8 +30,20 @@ namespace asio = boost::asio;
 
 namespace {
 
+// "changefeed/<version> (replica <host>/<pid>)": vendors' logs (and the multi-replica tests)
+// can tell which replica sent a request.
+std::string replica_user_agent() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) {
+        std::snprintf(host, sizeof host, "unknown");
+    }
+    return std::string("changefeed/" CHANGEFEED_VERSION " (replica ") + host + "/" +
+           std::to_string(::getpid()) + ")";
+}
+
 upstream_settings make_upstream_settings(const app::source_config& config) {
     upstream_settings s;
+    s.client.user_agent = replica_user_agent();
     s.source = config.name;
     s.rate_limit = config.rate_limit;
     s.client.timeout = config.timeout;
@@ -98,12 +113,17 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         status.next_poll_at.reset();
     }
 
-    // One pass: poll a step and commit it. Returns true when more is waiting upstream.
-    asio::awaitable<std::optional<std::chrono::milliseconds>> step() {
-        status.state = source_state::polling;
-        status.last_poll_at = time::now();
-        auto polled = adapter->poll();
-        poll_step s = co_await std::move(polled);
+    // A commit handed to the writer while the next page is fetched.
+    struct inflight {
+        explicit inflight(asio::any_io_executor ex) : done_signal(ex, asio::steady_timer::time_point::max()) {}
+        bool done = false;
+        std::exception_ptr failure;
+        asio::steady_timer done_signal;
+    };
+    std::shared_ptr<inflight> pending;
+
+    // Commits `s` (events, checkpoints, extra) and records the outcome in the status.
+    asio::awaitable<void> commit(poll_step s, bool adopted) {
         // What the commit will be reported as (the request gives the events away).
         std::vector<stored_tally> tally;
         std::optional<time::time_point> newest;
@@ -126,10 +146,9 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         req.extra = std::move(s.extra);
         auto append = writer.append(std::move(req));
         auto result = co_await std::move(append);
-        if (s.committed) {
+        if (s.committed && !adopted) {
             s.committed();
         }
-        status.checkpoint = adapter->checkpoint();
         status.events_total += result.inserted;
         status.last_success_at = time::now();
         status.last_error.clear();
@@ -141,8 +160,61 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         if (result.inserted > 0 && result.duplicates == 0 && stored_callback) {
             stored_callback(tally);
         }
-        co_return s.more ? std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(0))
-                         : s.next_poll;
+    }
+
+    // Waits for the commit in flight, if any; rethrows its failure.
+    asio::awaitable<void> settle() {
+        if (!pending) {
+            co_return;
+        }
+        auto p = std::move(pending);
+        pending.reset();
+        while (!p->done) {
+            (void)co_await p->done_signal.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (!p->done && (co_await asio::this_coro::cancellation_state).cancelled() !=
+                                asio::cancellation_type::none) {
+                throw boost::system::system_error(asio::error::operation_aborted);
+            }
+        }
+        if (p->failure) {
+            std::rethrow_exception(p->failure);
+        }
+    }
+
+    // One pass: poll a step and commit it. A step that says more is waiting is adopted at once
+    // and committed while the next one is fetched; that next step is only handed to the writer
+    // after this commit succeeded (so a failed commit never leaves a gap), and a failure makes
+    // the source reload its checkpoints from the database. Returns the wait before the next
+    // pass (0: at once).
+    asio::awaitable<std::optional<std::chrono::milliseconds>> step() {
+        status.state = source_state::polling;
+        status.last_poll_at = time::now();
+        auto polled = adapter->poll();
+        poll_step s = co_await std::move(polled);
+        co_await settle();
+        bool more = s.more;
+        auto next_poll = s.next_poll;
+        if (more && s.committed) {
+            s.committed();
+            auto p = std::make_shared<inflight>(executor);
+            pending = p;
+            auto self = shared_from_this();
+            auto work = [self, p, s = std::move(s)]() mutable -> asio::awaitable<void> {
+                try {
+                    co_await self->commit(std::move(s), true);
+                } catch (...) {
+                    p->failure = std::current_exception();
+                }
+                p->done = true;
+                p->done_signal.cancel();
+            };
+            asio::co_spawn(executor, std::move(work), asio::detached);
+        } else {
+            co_await commit(std::move(s), false);
+        }
+        status.checkpoint = adapter->checkpoint();
+        co_return more ? std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(0))
+                       : next_poll;
     }
 
     asio::awaitable<void> loop() {
@@ -178,6 +250,9 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
             std::optional<std::chrono::milliseconds> next;
             try {
                 if (!restored) {
+                    co_await settle();
+                }
+                if (!restored) {
                     auto name = config.name;
                     auto job = [name](pqxx::connection_base& c) {
                         return db::load_checkpoints(c, name);
@@ -194,6 +269,11 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
             status.requests_total = http.requests();
             if (failure && (stopping || is_cancellation(failure))) {
                 break;
+            }
+            if (failure) {
+                // The memory may be ahead of what was committed: start again from the database
+                // (once a commit still in flight has settled).
+                restored = false;
             }
             if (!failure) {
                 failures = 0;

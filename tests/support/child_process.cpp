@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <fcntl.h>
+#include <fstream>
 #include <signal.h>
 #include <spawn.h>
 #include <stdexcept>
@@ -65,5 +66,25 @@ int child_process::wait(int timeout_ms) {
 }
 
 std::string changefeed_binary() { return CHANGEFEED_BINARY; }
+
+unsigned short wait_for_listening_port(const std::string& log_path, int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::ifstream in(log_path);
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.find("\"msg\":\"listening\"") == std::string::npos) {
+                continue;
+            }
+            auto at = line.find("\"port\":");
+            if (at != std::string::npos) {
+                return static_cast<unsigned short>(std::stoi(line.substr(at + 7)));
+            }
+        }
+        // The log is a file another process writes: polling it is the only way to wait.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return 0;
+}
 
 }  // namespace changefeed::test

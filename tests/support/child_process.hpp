@@ -32,4 +32,8 @@ private:
 /// The changefeed executable built next to the tests.
 std::string changefeed_binary();
 
+/// The port a `changefeed serve` reports in its "listening" log line in `log_path`, waiting up
+/// to `timeout_ms` for it to appear; 0 when it does not.
+unsigned short wait_for_listening_port(const std::string& log_path, int timeout_ms);
+
 }  // namespace changefeed::test

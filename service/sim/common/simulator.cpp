@@ -17,6 +17,11 @@ std::uint64_t simulator::throttled() const {
     return throttled_;
 }
 
+std::map<std::string, std::uint64_t> simulator::requests_by_agent() const {
+    std::lock_guard lock(mutex_);
+    return agents_;
+}
+
 void simulator::on_request(std::function<void(const http::request&)> hook) {
     std::lock_guard lock(mutex_);
     hook_ = std::move(hook);
@@ -27,6 +32,7 @@ void simulator::count_request(const http::request& req) {
     {
         std::lock_guard lock(mutex_);
         ++requests_;
+        ++agents_[std::string(req.header("user-agent").value_or(""))];
         hook = hook_;
     }
     if (hook) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <random>
 #include <string>
@@ -32,6 +33,8 @@ public:
     [[nodiscard]] std::uint64_t requests() const;
     /// Requests answered 429.
     [[nodiscard]] std::uint64_t throttled() const;
+    /// Requests per User-Agent (changefeed names its replica there).
+    [[nodiscard]] std::map<std::string, std::uint64_t> requests_by_agent() const;
 
     /// Called with each request (on the serving thread, before the answer is built, without the
     /// simulator's lock held).
@@ -49,6 +52,7 @@ protected:
 private:
     std::vector<std::string> violations_;
     std::uint64_t requests_ = 0;
+    std::map<std::string, std::uint64_t> agents_;
     std::uint64_t throttled_ = 0;
     std::function<void(const http::request&)> hook_;
 };

@@ -294,8 +294,14 @@ http::response pennylane_simulator::list_page(const http::request& req, const st
     }
     const auto& records = stores_[resource].records;
     std::vector<std::int64_t> ids;
-    for (const auto& [id, record] : records) {
-        if (!wanted || wanted->count(id) != 0) {
+    if (wanted) {
+        for (auto id : *wanted) {
+            if (records.count(id) != 0) {
+                ids.push_back(id);
+            }
+        }
+    } else {
+        for (const auto& [id, record] : records) {
             ids.push_back(id);
         }
     }
@@ -359,6 +365,11 @@ json::object pennylane_simulator::make_record(const std::string& resource, std::
     return r;
 }
 
+std::int64_t pennylane_simulator::pick_live(store& s, std::mt19937_64& rng) {
+    std::uniform_int_distribution<std::size_t> which(0, s.live.size() - 1);
+    return s.live[which(rng)];
+}
+
 void pennylane_simulator::apply(store& s, const std::string& resource, std::string operation,
                                 std::int64_t id, time::time_point at, std::mt19937_64& rng) {
     change c;
@@ -369,6 +380,7 @@ void pennylane_simulator::apply(store& s, const std::string& resource, std::stri
     c.created_at = at;
     if (operation == "insert") {
         s.records[id] = make_record(resource, id, at, rng);
+        s.live.push_back(id);
     } else if (operation == "update") {
         auto& r = s.records.at(id);
         c.created_at = *time::parse_rfc3339(r.at("created_at").as_string());
@@ -388,6 +400,9 @@ void pennylane_simulator::apply(store& s, const std::string& resource, std::stri
         auto& r = s.records.at(id);
         c.created_at = *time::parse_rfc3339(r.at("created_at").as_string());
         s.records.erase(id);
+        auto pos_live = std::find(s.live.begin(), s.live.end(), id);
+        *pos_live = s.live.back();
+        s.live.pop_back();
     }
     auto pos = std::upper_bound(s.log.begin(), s.log.end(), at,
                                 [](time::time_point t, const change& x) { return t < x.processed_at; });
@@ -421,9 +436,8 @@ void pennylane_simulator::generate(const std::string& resource, std::size_t coun
         std::int64_t id = 0;
         if (op != "insert") {
             // Never the same (id, operation) twice at one instant: that would be one change.
-            std::uniform_int_distribution<std::size_t> which(0, s.records.size() - 1);
             for (int attempt = 0; attempt < 8 && id == 0; ++attempt) {
-                auto candidate = std::next(s.records.begin(), static_cast<std::ptrdiff_t>(which(rng)))->first;
+                auto candidate = pick_live(s, rng);
                 bool repeated = false;
                 for (auto it = s.log.rbegin(); it != s.log.rend() && it->processed_at >= at; ++it) {
                     repeated = repeated || (it->processed_at == at && it->id == candidate &&

@@ -73,6 +73,7 @@ private:
     struct store {
         std::vector<change> log;  ///< sorted by processed_at, stable
         std::map<std::int64_t, boost::json::object> records;
+        std::vector<std::int64_t> live;  ///< the keys of `records`, for random picks
         std::int64_t next_id = 1000;
     };
 
@@ -81,6 +82,7 @@ private:
     /// Auth and rate limit; an error response when the request may not proceed.
     std::optional<http::response> admit(const http::request& req);
     void add_headers(http::response& res) const;
+    static std::int64_t pick_live(store& s, std::mt19937_64& rng);
     void apply(store& s, const std::string& resource, std::string operation, std::int64_t id,
                time::time_point at, std::mt19937_64& rng);
     static boost::json::object make_record(const std::string& resource, std::int64_t id,
