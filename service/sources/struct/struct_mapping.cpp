@@ -349,7 +349,9 @@ page_outcome apply_search_page(const struct_state& s, const search_page& page,
 
     auto served = static_cast<std::int64_t>(page.transactions.size());
     walk.page_len = std::max(walk.page_len, served);
-    auto number = page.page > 0 ? page.page : walk.page;
+    // The page asked for, not the one the answer names: a vendor that clamps a page number
+    // past the end must not keep the walk on one page.
+    auto number = walk.page;
     // The vendor's own page length wins over the configured one when it is smaller, so a
     // wrong page_size costs a request (an empty page) instead of skipping transactions.
     auto per_page = std::min(page_size, walk.page_len);
