@@ -1,5 +1,7 @@
 #include "app/service.hpp"
 
+#include "app/service_metrics.hpp"
+
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "db/feed_repository.hpp"
@@ -35,7 +37,9 @@ struct service::impl {
           feed(pool, notifier,
                {config.feed.tokens, config.feed.max_limit, std::chrono::seconds(15),
                 config.feed.retention}),
-          retention_timer(ioc), pollers_done(ioc), server(ioc.get_executor(), routes, server_options()) {}
+          retention_timer(ioc), pollers_done(ioc), server(ioc.get_executor(), routes, server_options()) {
+        metrics.watch_head([this] { return static_cast<double>(notifier.head()); });
+    }
 
     asio::io_context& ioc;
     app_config config;
@@ -48,20 +52,23 @@ struct service::impl {
     std::vector<std::unique_ptr<sources::poller>> pollers;
     asio::steady_timer pollers_done;  ///< cancelled when the last poller has returned
     std::size_t pollers_running = 0;
+    service_metrics metrics;
     http::router routes;
     http::server server;
     bool stopping = false;
 
-    static http::server_options server_options() {
+    http::server_options server_options() {
         http::server_options o;
-        o.on_complete = [](const http::request& req, const http::response& res,
-                           std::chrono::steady_clock::duration took) {
+        o.on_complete = [this](const http::request& req, const http::response& res,
+                               std::chrono::steady_clock::duration took) {
+            auto seconds = std::chrono::duration<double>(took).count();
+            metrics.http_request(res.route, req.method, res.status, seconds);
             // The path only: query strings can carry secrets (webhook tokens).
             log::info("http request",
                       {{"method", req.method},
                        {"path", req.path},
                        {"status", res.status},
-                       {"ms", std::chrono::duration<double, std::milli>(took).count()}});
+                       {"ms", seconds * 1000.0}});
         };
         return o;
     }
@@ -75,7 +82,7 @@ struct service::impl {
             return readyz();
         });
         routes.add("GET", "/metrics", [this](const http::request&) -> asio::awaitable<http::response> {
-            return metrics();
+            return render_metrics();
         });
         routes.add("GET", "/sources", [this](const http::request& req) -> asio::awaitable<http::response> {
             return sources(req);
@@ -97,13 +104,16 @@ struct service::impl {
         co_return http::json_response("{\"status\":\"ready\"}");
     }
 
-    asio::awaitable<http::response> metrics() {
+    asio::awaitable<http::response> render_metrics() {
+        std::vector<db::consumer_offset> consumers;
+        try {
+            consumers = co_await feed.consumers();
+        } catch (const std::exception& e) {
+            log::warn("metrics: consumer offsets unavailable", {{"error", e.what()}});
+        }
         http::response r;
-        r.content_type = "text/plain; version=0.0.4";
-        r.body = "# HELP changefeed_outbox_head_seq Highest seq known to this replica.\n"
-                 "# TYPE changefeed_outbox_head_seq gauge\n"
-                 "changefeed_outbox_head_seq " +
-                 std::to_string(notifier.head()) + "\n";
+        r.content_type = std::string(metrics::k_content_type);
+        r.body = metrics.render(consumers);
         co_return r;
     }
 
@@ -152,6 +162,7 @@ struct service::impl {
             }
             pollers.push_back(std::make_unique<sources::poller>(
                 ioc.get_executor(), s, kind->create, pool, writer, lease.get()));
+            metrics.watch(*pollers.back());
         }
     }
 

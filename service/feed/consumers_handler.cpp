@@ -62,25 +62,6 @@ std::string consumer_json(const db::consumer_offset& offset) {
     return boost::json::serialize(o);
 }
 
-std::string consumer_metrics(const std::vector<db::consumer_offset>& consumers) {
-    std::string out =
-        "# HELP changefeed_consumer_offset_seq Stored offset (seq) of each consumer.\n"
-        "# TYPE changefeed_consumer_offset_seq gauge\n";
-    for (const auto& c : consumers) {
-        // Names are [a-z0-9_-]: nothing to escape in a label.
-        out += "changefeed_consumer_offset_seq{consumer=\"" + c.name + "\"} " +
-               std::to_string(c.seq) + "\n";
-    }
-    out += "# HELP changefeed_consumer_expired 1 when retention deleted events after the "
-           "consumer's offset (reading from it answers 410).\n"
-           "# TYPE changefeed_consumer_expired gauge\n";
-    for (const auto& c : consumers) {
-        out += "changefeed_consumer_expired{consumer=\"" + c.name + "\"} " +
-               (c.expired ? "1" : "0") + "\n";
-    }
-    return out;
-}
-
 consumers_handler::consumers_handler(db::pg_pool& pool, std::vector<std::string> tokens)
     : pool_(pool), tokens_(std::move(tokens)) {}
 

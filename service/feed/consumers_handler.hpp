@@ -28,10 +28,6 @@ std::variant<std::int64_t, offset_body_error> parse_offset_body(std::string_view
 /// {"name": ..., "seq": ..., "updated_at": ...}
 std::string consumer_json(const db::consumer_offset& offset);
 
-/// Prometheus text lines for every consumer: `changefeed_consumer_offset_seq{consumer}` and
-/// `changefeed_consumer_expired{consumer}` (1 when retention deleted events after its offset:
-/// reading from it answers 410), each with its HELP and TYPE.
-std::string consumer_metrics(const std::vector<db::consumer_offset>& consumers);
 
 /// The two routes. An offset beyond the head is 409 `offset_beyond_head` (it may be valid later
 /// and is not a malformed request); backwards without `?force=true` is 409 `offset_backwards`.

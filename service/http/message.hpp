@@ -53,6 +53,9 @@ struct response {
     /// When set, the server sends the status and headers, then hands the connection to this
     /// function (chunked transfer) and closes the connection when it returns.
     std::function<boost::asio::awaitable<void>(stream_writer&)> stream;
+    /// The route pattern that answered (`/consumers/{name}`), set by the router for metrics;
+    /// empty for answers no route gave (unknown paths, malformed requests).
+    std::string route;
 };
 
 /// The JSON error shape of SPEC section 5: {"error": {"code": ..., "message": ...}}.

@@ -130,6 +130,12 @@ boost::asio::awaitable<response> router::dispatch(request req) const {
         auto res = error_response(405, "method_not_allowed",
                                   "method " + req.method + " is not allowed on this resource");
         res.headers.emplace_back("Allow", std::move(allow));
+        for (const auto& r : routes_) {
+            if (matches(r, path_segments)) {
+                res.route = r.pattern;
+                break;
+            }
+        }
         co_return res;
     }
     req.path_params.clear();
@@ -141,7 +147,9 @@ boost::asio::awaitable<response> router::dispatch(request req) const {
     // `path_segments` views req.path: drop it before the handler may touch req.
     path_segments.clear();
     auto op = best->fn(req);
-    co_return co_await std::move(op);
+    auto res = co_await std::move(op);
+    res.route = best->pattern;
+    co_return res;
 }
 
 }  // namespace changefeed::http

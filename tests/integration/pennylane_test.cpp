@@ -260,6 +260,38 @@ TEST_F(pennylane_test, sources_shows_state_checkpoint_counters_and_budget) {
     EXPECT_TRUE(budget[0].at("resets_at").is_string());
 }
 
+TEST_F(pennylane_test, metrics_show_events_requests_lag_budget_and_state) {
+    pennylane_simulator sim(generous_sim());
+    sim.generate("suppliers", 40, time::now() - 10min, 1s, 1, 12);
+    sim_runner runner(sim);
+    running_service svc(config_with_sources(db_.url(), source_yaml(runner.base_url(), "    resources: [suppliers]\n")));
+    read_feed_until(svc.port(), 40, 30s);
+
+    auto reply = http_get(svc.port(), "/metrics");
+    ASSERT_EQ(reply.status, 200u);
+    EXPECT_EQ(reply.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    const auto& text = reply.body;
+    double events = 0;
+    for (const char* op : {"insert", "update", "delete"}) {
+        auto key = std::string("changefeed_events_total{source=\"pennylane\",resource=\"suppliers\",operation=\"") +
+                   op + "\"} ";
+        auto at = text.find(key);
+        if (at != std::string::npos) {
+            events += std::stod(text.substr(at + key.size()));
+        }
+    }
+    EXPECT_EQ(events, 40) << text;
+    EXPECT_NE(text.find("changefeed_upstream_requests_total{source=\"pennylane\",status=\"200\"} "), std::string::npos);
+    EXPECT_NE(text.find("changefeed_source_lag_seconds{source=\"pennylane\"} "), std::string::npos);
+    EXPECT_NE(text.find("changefeed_rate_budget_remaining{source=\"pennylane\",window=\"5s\"} "), std::string::npos);
+    EXPECT_NE(text.find("changefeed_outbox_head_seq 40\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("changefeed_http_request_duration_seconds_bucket{route=\"/changes\",method=\"GET\",status=\"200\",le=\"+Inf\"} "),
+              std::string::npos);
+    auto idle = text.find("changefeed_source_state{source=\"pennylane\",state=\"idle\"} 1");
+    auto polling = text.find("changefeed_source_state{source=\"pennylane\",state=\"polling\"} 1");
+    EXPECT_TRUE(idle != std::string::npos || polling != std::string::npos) << text;
+}
+
 TEST_F(pennylane_test, a_rejected_token_marks_the_source_failing_without_leaking_it) {
     pennylane_simulator sim(generous_sim());
     sim_runner runner(sim);

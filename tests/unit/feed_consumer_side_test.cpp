@@ -87,14 +87,5 @@ TEST(consumer_json, has_name_seq_and_updated_at) {
     EXPECT_EQ(v.at("updated_at").as_string(), "2026-11-20T09:15:02.123Z");
 }
 
-TEST(consumer_metrics, one_offset_and_one_expired_gauge_per_consumer) {
-    std::vector<db::consumer_offset> list{{"a", 5, "t", false}, {"b", 1, "t", true}};
-    auto text = consumer_metrics(list);
-    EXPECT_NE(text.find("# TYPE changefeed_consumer_offset_seq gauge\n"), std::string::npos);
-    EXPECT_NE(text.find("changefeed_consumer_offset_seq{consumer=\"a\"} 5\n"), std::string::npos);
-    EXPECT_NE(text.find("changefeed_consumer_expired{consumer=\"a\"} 0\n"), std::string::npos);
-    EXPECT_NE(text.find("changefeed_consumer_expired{consumer=\"b\"} 1\n"), std::string::npos);
-}
-
 }  // namespace
 }  // namespace changefeed::feed

@@ -148,18 +148,33 @@ TEST(upstream, the_budget_spaces_requests_out) {
     auto s = settings();
     s.rate_limit = {{2, 1s}};
     sources::upstream up(ioc.get_executor(), s);
+    std::vector<time::time_point> admitted;
+    std::vector<std::string> waits;
+    up.on_admitted = [&](time::time_point at) { admitted.push_back(at); };
+    up.on_wait = [&](std::optional<time::time_point> until, const std::string& reason) {
+        if (until) {
+            waits.push_back(reason);
+        }
+    };
     run_coro(ioc, [&]() -> asio::awaitable<void> {
         for (int i = 0; i < 5; ++i) {
             http::client_request req;
             req.url = srv.url();
             co_await up.send(req);
+            // Each request reaches the server only after the limiter admitted it.
+            EXPECT_EQ(srv.arrivals.size(), admitted.size());
         }
         srv.server.stop();
     }());
     ASSERT_EQ(srv.arrivals.size(), 5u);
-    // No three requests within one second.
-    for (std::size_t i = 2; i < srv.arrivals.size(); ++i) {
-        EXPECT_GE(srv.arrivals[i] - srv.arrivals[i - 2], 1s);
+    ASSERT_EQ(admitted.size(), 5u);
+    // The limiter never admitted three requests within one second, so the caller had to wait.
+    for (std::size_t i = 2; i < admitted.size(); ++i) {
+        EXPECT_GE(admitted[i] - admitted[i - 2], 1s);
+    }
+    EXPECT_GE(waits.size(), 2u);
+    for (const auto& reason : waits) {
+        EXPECT_EQ(reason, "rate budget");
     }
 }
 
