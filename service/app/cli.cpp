@@ -32,9 +32,10 @@ usage:
   changefeed serve --config FILE          migrate, then serve until SIGTERM/SIGINT
   changefeed migrate --config FILE        apply pending database migrations and exit
   changefeed check-config --config FILE   validate FILE and print it with secrets redacted
-  changefeed demo [--database-url URL] [--listen HOST:PORT]
+  changefeed demo [--database-url URL] [--listen HOST:PORT] [--feed-token TOKEN]
                                           run against built-in simulators (URL defaults to
-                                          $DATABASE_URL, HOST:PORT to 127.0.0.1:8080)
+                                          $DATABASE_URL, HOST:PORT to 127.0.0.1:8080); with
+                                          TOKEN the API asks for it like feed.tokens
   changefeed healthcheck [--url URL]      GET URL (default http://127.0.0.1:8080/healthz; a
                                           numeric host or localhost) within 3 s: exit 0 on a
                                           200 answer, 1 otherwise (for container health checks)
@@ -48,6 +49,7 @@ struct options {
     std::optional<std::string> config_path;
     std::optional<std::string> database_url;
     std::optional<std::string> listen;
+    std::optional<std::string> feed_token;
     std::optional<std::string> url;
 };
 
@@ -94,6 +96,8 @@ std::variant<options, int> parse_args(int argc, char** argv) {
             target = &o.database_url;
         } else if (a == "--listen" && o.command == "demo") {
             target = &o.listen;
+        } else if (a == "--feed-token" && o.command == "demo") {
+            target = &o.feed_token;
         } else if (a == "--url" && o.command == "healthcheck") {
             target = &o.url;
         } else if (a == "--help") {
@@ -107,6 +111,9 @@ std::variant<options, int> parse_args(int argc, char** argv) {
             return usage_error("argument " + a + " needs a value");
         }
         *target = *v;
+    }
+    if (o.feed_token && o.feed_token->empty()) {
+        return usage_error("--feed-token needs a non-empty token");
     }
     if (needs_config(o.command) && !o.config_path) {
         return usage_error(o.command + " needs --config FILE");
@@ -142,7 +149,9 @@ int serve(app_config config, bool with_demo) {
             log::error("demo configuration is invalid", {{"error", err->message}});
             return k_exit_failure;
         }
+        auto tokens = std::move(config.feed.tokens);  // --feed-token
         config = std::get<app_config>(std::move(demo_config));
+        config.feed.tokens = std::move(tokens);
     }
     if (config.feed.tokens.empty()) {
         log::warn("feed.tokens is empty: /changes and /sources are readable without a token");
@@ -239,6 +248,9 @@ int run_cli(int argc, char** argv) {
                 return usage_error("demo needs --database-url URL or $DATABASE_URL");
             }
             config.listen = opts.listen.value_or("127.0.0.1:8080");
+            if (opts.feed_token) {
+                config.feed.tokens = {*opts.feed_token};
+            }
             return serve(std::move(config), true);
         }
         auto loaded = load(*opts.config_path);

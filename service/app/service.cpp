@@ -9,6 +9,7 @@
 #include "db/outbox_writer.hpp"
 #include "db/pg_pool.hpp"
 #include "db/source_lease.hpp"
+#include "feed/activity.hpp"
 #include "feed/changes_handler.hpp"
 #include "feed/feed_api.hpp"
 #include "feed/feed_notifier.hpp"
@@ -17,6 +18,7 @@
 #include "sources/poller.hpp"
 #include "sources/registry.hpp"
 #include "sources/source_status.hpp"
+#include "ui/status_page.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -47,6 +49,7 @@ struct service::impl {
     db::outbox_writer writer;
     feed::feed_notifier notifier;
     feed::feed_api feed;
+    feed::activity activity;  ///< per-minute event counts for the status page
     asio::steady_timer retention_timer;
     std::unique_ptr<db::source_lease> lease;
     std::vector<std::unique_ptr<sources::poller>> pollers;
@@ -87,6 +90,8 @@ struct service::impl {
         routes.add("GET", "/sources", [this](const http::request& req) -> asio::awaitable<http::response> {
             return sources(req);
         });
+        routes.add("GET", "/activity", feed::activity_handler(activity, notifier, config.feed.tokens));
+        ui::add_routes(routes);
     }
 
     asio::awaitable<http::response> readyz() {
@@ -163,6 +168,11 @@ struct service::impl {
             pollers.push_back(std::make_unique<sources::poller>(
                 ioc.get_executor(), s, kind->create, pool, writer, lease.get()));
             metrics.watch(*pollers.back());
+            pollers.back()->on_stored([this, name = s.name](const auto& tally) {
+                for (const auto& t : tally) {
+                    activity.record(name, t.events, time::now());
+                }
+            });
         }
     }
 

@@ -96,7 +96,7 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
     std::mt19937_64 rng;
     bool stopping = false;
     bool woken = false;
-    std::function<void(const std::vector<stored_tally>&)> stored_callback;
+    std::vector<std::function<void(const std::vector<stored_tally>&)>> stored_callbacks;
 
     // Sleeps `d` unless woken or stopped; throws operation_aborted when cancelled.
     asio::awaitable<void> sleep(std::chrono::milliseconds d) {
@@ -157,8 +157,10 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         }
         // Duplicates (overlapping polls) are not new events; the tally counts them only when
         // the commit stored everything.
-        if (result.inserted > 0 && result.duplicates == 0 && stored_callback) {
-            stored_callback(tally);
+        if (result.inserted > 0 && result.duplicates == 0) {
+            for (const auto& callback : stored_callbacks) {
+                callback(tally);
+            }
         }
     }
 
@@ -375,7 +377,7 @@ upstream& poller::http() { return impl_->http; }
 const app::source_config& poller::config() const { return impl_->config; }
 
 void poller::on_stored(std::function<void(const std::vector<stored_tally>&)> callback) {
-    impl_->stored_callback = std::move(callback);
+    impl_->stored_callbacks.push_back(std::move(callback));
 }
 
 }  // namespace changefeed::sources

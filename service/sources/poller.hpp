@@ -64,7 +64,7 @@ public:
         std::string operation;
         std::uint64_t events = 0;
     };
-    /// Called after each commit that stored events.
+    /// Adds a callback called after each commit that stored events (metrics, activity).
     void on_stored(std::function<void(const std::vector<stored_tally>&)> callback);
 
 private:
