@@ -1,15 +1,17 @@
 // The Struct source against its simulator and a real PostgreSQL: a backlog and a transaction
-// that started early and committed late, uids processed once across overlapping walks, the
-// 5000-uid limit, field diffs with the 1000-key limit under configured parameter names, and a
-// kill -9 between pages.
+// that started early and committed late (also one whose commit becomes visible mid-walk), uids
+// processed once across overlapping walks, the 5000-uid limit, field diffs with the 1000-key
+// limit under configured parameter names, and a kill -9 between pages.
 #include "db/migrations.hpp"
 #include "sim/struct/struct_simulator.hpp"
 #include "support/feed_reader.hpp"
+#include "support/http_client.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/serve_child.hpp"
 #include "support/service_fixture.hpp"
 #include "support/sim_runner.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
@@ -112,6 +114,51 @@ TEST_F(struct_test, a_backlog_and_a_late_commit_arrive_once_and_no_uid_is_proces
                 e.at("resource") == "categories" || e.at("resource") == "globallistvalues");
     EXPECT_EQ(e.at("resource_id"), e.at("upstream").at("ChangedEntity").at("EntityId"));
     EXPECT_FALSE(e.contains("changes"));  // field_diffs is off
+}
+
+TEST_F(struct_test, a_commit_visible_in_the_middle_of_a_walk_is_not_lost) {
+    struct_simulator sim;
+    auto now = time::now();
+    sim.commit_transactions(450, now - 2h, 10s, 5);
+    // Started before everything else, so listed on page 1; it commits while page 3 is asked
+    // for, stamped long before the newest commit (beyond the overlap): only a walk that reads
+    // page 1 again can see it.
+    auto slow = sim.begin_transaction(now - 3h, 6);
+    std::atomic<int> searches{0};
+    sim.on_request([&](const http::request& req) {
+        if (req.path == "/v1/transactions/search" && ++searches == 3) {
+            sim.commit_pending(slow, now - 2h + 5s);
+        }
+    });
+    sim_runner runner(sim);
+
+    running_service svc(config_with_sources(db_.url(), source_yaml(runner.base_url())));
+    auto feed = read_feed_until(svc.port(), expected_revisions(sim).size(), 60s);
+    auto expected = expected_revisions(sim);  // now with the slow transaction's revisions
+    if (feed.events.size() < expected.size()) {
+        auto rest = read_feed_until(svc.port(), expected.size() - feed.events.size(), 60s, {},
+                                    feed.next_since);
+        feed.events.insert(feed.events.end(), rest.events.begin(), rest.events.end());
+    }
+
+    EXPECT_EQ(received_revisions(feed.events), expected);
+    EXPECT_TRUE(duplicate_event_ids(feed.events).empty());
+    auto lookups = sim.changed_entity_lookups();
+    EXPECT_EQ(lookups.count(slow), 1u);
+    EXPECT_EQ(lookups.size(), 451u);
+    for (const auto& [uid, count] : lookups) {
+        EXPECT_EQ(count, 1u) << uid;  // the walk read again skips what it processed
+    }
+    auto status = json::parse(http_get(svc.port(), "/sources").body).at("sources").at(0);
+    EXPECT_GE(status.at("walk_restarts").as_int64(), 1) << json::serialize(status);
+    EXPECT_EQ(status.at("uncommitted_skipped"), 0);
+    auto metrics = http_get(svc.port(), "/metrics").body;
+    EXPECT_NE(metrics.find("changefeed_upstream_requests_total{source=\"pim\",status=\"200\"} "),
+              std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("changefeed_events_total{source=\"pim\",resource=\"products\","),
+              std::string::npos) << metrics;
+    auto violations = sim.violations();
+    EXPECT_TRUE(violations.empty()) << violations.size() << ": " << first_or_none(violations);
 }
 
 TEST_F(struct_test, a_page_of_more_than_5000_transactions_is_looked_up_in_batches) {

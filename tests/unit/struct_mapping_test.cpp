@@ -189,6 +189,46 @@ TEST(struct_mapping, the_last_page_by_total_count_or_an_empty_page) {
     EXPECT_FALSE(after_long.last);
 }
 
+TEST(struct_mapping, a_walk_whose_total_count_changes_reads_again_from_page_one) {
+    struct_state s;
+    s.walk = start_walk(s, 5min, std::nullopt, at("2025-06-27T09:00:00Z"));
+    auto t0 = at("2025-06-27T08:00:00Z");
+    // `fresh` points into the page: each page lives as long as its outcome is read.
+    auto p1 = page_of(4, 1, {tx("a", t0), tx("b", t0 + 1s)});
+    auto first = apply_search_page(s, p1, 2, 5min);
+    EXPECT_FALSE(first.restarted);
+    EXPECT_EQ(first.next.walk->total, 4);
+
+    // A late commit ("z", started early) became visible: it sorts onto page 1 and pushes "b"
+    // onto page 2 beside "c". The page is processed, then the walk starts over.
+    auto p2 = page_of(5, 2, {tx("b", t0 + 1s), tx("c", t0 + 2s)});
+    auto second = apply_search_page(first.next, p2, 2, 5min);
+    EXPECT_TRUE(second.restarted);
+    EXPECT_FALSE(second.last);
+    EXPECT_EQ(uids(second), std::vector<std::string>{"c"});
+    EXPECT_EQ(second.next.walk->page, 1);
+    EXPECT_EQ(second.next.walk->max_commit, t0 + 2s);
+    EXPECT_FALSE(second.next.watermark);
+
+    auto again_p1 = page_of(5, 1, {tx("z", t0 - 1s), tx("a", t0)});
+    auto again = apply_search_page(second.next, again_p1, 2, 5min);
+    EXPECT_FALSE(again.restarted);
+    EXPECT_EQ(uids(again), std::vector<std::string>{"z"});
+    auto next = apply_search_page(again.next, p2, 2, 5min);
+    EXPECT_TRUE(uids(next).empty());
+    EXPECT_FALSE(next.last);
+    auto p3 = page_of(5, 3, {tx("d", t0 + 3s)});
+    auto end = apply_search_page(next.next, p3, 2, 5min);
+    EXPECT_TRUE(end.last);
+    EXPECT_EQ(uids(end), std::vector<std::string>{"d"});
+    EXPECT_EQ(end.next.watermark, t0 + 3s);
+
+    // Even an empty page does not end a walk whose result set moved.
+    auto moved_empty = apply_search_page(first.next, page_of(6, 2, {}), 2, 5min);
+    EXPECT_TRUE(moved_empty.restarted);
+    EXPECT_FALSE(moved_empty.last);
+}
+
 TEST(struct_mapping, processed_uids_are_not_processed_again) {
     struct_state s;
     s.walk = start_walk(s, 5min, std::nullopt, at("2025-06-27T09:00:00Z"));
@@ -242,7 +282,7 @@ TEST(struct_mapping, checkpoint_round_trip) {
     s.watermark = at("2025-06-27T08:00:00.123456Z");
     s.recent = {{at("2025-06-27T07:58:00Z"), "a"}, {at("2025-06-27T08:00:00.123456Z"), "b"}};
     s.walk = walk_state{at("2025-06-27T07:55:00Z"), at("2025-06-27T08:01:00Z"), 3, 100,
-                        at("2025-06-27T08:00:30Z")};
+                        at("2025-06-27T08:00:30Z"), 250};
     auto back = struct_state::from_json(json::parse(json::serialize(s.to_json())));
     ASSERT_TRUE(std::holds_alternative<struct_state>(back));
     const auto& r = std::get<struct_state>(back);
@@ -254,6 +294,7 @@ TEST(struct_mapping, checkpoint_round_trip) {
     EXPECT_EQ(r.walk->page, 3);
     EXPECT_EQ(r.walk->page_len, 100);
     EXPECT_EQ(r.walk->max_commit, s.walk->max_commit);
+    EXPECT_EQ(r.walk->total, 250);
 
     auto bad = [](std::string_view text) {
         return std::holds_alternative<std::string>(struct_state::from_json(json::parse(text)));

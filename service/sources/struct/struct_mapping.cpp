@@ -262,7 +262,8 @@ json::value struct_state::to_json() const {
                                  {"before", time::format_rfc3339_us(walk->before)},
                                  {"page", walk->page},
                                  {"page_len", walk->page_len},
-                                 {"max_commit", time_value(walk->max_commit)}};
+                                 {"max_commit", time_value(walk->max_commit)},
+                                 {"total", walk->total ? json::value(*walk->total) : json::value(nullptr)}};
     } else {
         o["walk"] = nullptr;
     }
@@ -307,7 +308,8 @@ std::variant<struct_state, std::string> struct_state::from_json(const json::valu
         if (!after || !before || !*before || !max_commit || !page || *page < 1) {
             return std::string("checkpoint walk lacks its bounds or page");
         }
-        s.walk = walk_state{*after, **before, *page, int_of(*wo, "page_len").value_or(0), *max_commit};
+        s.walk = walk_state{*after, **before, *page, int_of(*wo, "page_len").value_or(0), *max_commit,
+                            int_of(*wo, "total")};
     }
     return s;
 }
@@ -355,7 +357,13 @@ page_outcome apply_search_page(const struct_state& s, const search_page& page,
     // The vendor's own page length wins over the configured one when it is smaller, so a
     // wrong page_size costs a request (an empty page) instead of skipping transactions.
     auto per_page = std::min(page_size, walk.page_len);
-    out.last = served == 0 || number * per_page >= page.total_count;
+    // The search is ordered by something other than commit time (the simulator: start time),
+    // so a commit that becomes visible inside the bounds mid-walk can push a transaction onto
+    // a page already read. Results only grow under fixed bounds: a changed TotalCount reveals
+    // it, and the walk reads again from page 1 (processed uids are skipped by `recent`).
+    out.restarted = walk.total && *walk.total != page.total_count;
+    walk.total = page.total_count;
+    out.last = !out.restarted && (served == 0 || number * per_page >= page.total_count);
 
     auto& recent = next.recent;
     if (out.last) {
@@ -368,7 +376,7 @@ page_outcome apply_search_page(const struct_state& s, const search_page& page,
             std::erase_if(recent, [floor](const auto& r) { return r.first < floor; });
         }
     } else {
-        walk.page = number + 1;
+        walk.page = out.restarted ? 1 : number + 1;
         next.walk = walk;
     }
     if (recent.size() > k_recent_cap) {

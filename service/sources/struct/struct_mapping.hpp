@@ -72,13 +72,15 @@ std::variant<std::vector<field_revision>, std::string> parse_revision_data(std::
 boost::json::array changes_of(const std::vector<field_revision>& data, std::int64_t revision);
 
 /// The search walk in progress: the bounds of its query, the next page, the largest page the
-/// vendor has answered (its real page size) and the newest CommitTimestamp seen.
+/// vendor has answered (its real page size), the newest CommitTimestamp seen and the TotalCount
+/// of the last page (a change means the result set moved under the walk).
 struct walk_state {
     std::optional<time::time_point> after;
     time::time_point before;
     std::int64_t page = 1;
     std::int64_t page_len = 0;
     std::optional<time::time_point> max_commit;
+    std::optional<std::int64_t> total;
 };
 
 /// The checkpoint. Every transaction committed before `watermark - overlap` has been processed,
@@ -102,11 +104,14 @@ walk_state start_walk(const struct_state& s, std::chrono::microseconds overlap,
 
 /// What a search page means: the transactions to process (committed, not processed before;
 /// ordered by CommitTimestamp, Uid), how many were skipped as uncommitted, whether the walk
-/// ends here, and the state once they are processed.
+/// ends here or starts again at page 1 (TotalCount changed since the previous page: a commit
+/// became visible inside the bounds and may have pushed a transaction onto a page already
+/// read), and the state once they are processed.
 struct page_outcome {
     std::vector<const transaction*> fresh;
     std::size_t uncommitted = 0;
     bool last = false;
+    bool restarted = false;
     struct_state next;
 };
 page_outcome apply_search_page(const struct_state& s, const search_page& page,

@@ -35,6 +35,8 @@ public:
           key_batch_(static_cast<std::size_t>(config_.option_int("changes_batch"))),
           field_diffs_(config_.option_bool("field_diffs")), start_(start_from(config_)) {
         http_.set_describe([](const http::client_response& res) { return error_text(res.body); });
+        status_.extra["uncommitted_skipped"] = 0;
+        status_.extra["walk_restarts"] = 0;
     }
 
     void restore(const db::checkpoint_map& stored) override {
@@ -73,6 +75,12 @@ public:
             status_.extra["uncommitted_skipped"] = uncommitted_;
             log::warn("struct search listed transactions without CommitTimestamp; skipped",
                       {{"source", config_.name}, {"count", outcome.uncommitted}});
+        }
+        if (outcome.restarted) {
+            ++walk_restarts_;
+            status_.extra["walk_restarts"] = walk_restarts_;
+            log::info("struct search results changed during a walk; reading it again from page 1",
+                      {{"source", config_.name}, {"total_count", page.total_count}});
         }
         if (outcome.last && !outcome.next.watermark && start_) {
             // Nothing committed since start_from yet: keep that bound across restarts.
@@ -261,6 +269,7 @@ private:
     struct_state state_;
     bool warned_page_size_ = false;
     std::uint64_t uncommitted_ = 0;
+    std::uint64_t walk_restarts_ = 0;
 };
 
 }  // namespace
