@@ -176,6 +176,13 @@ TEST_F(saleschannel_test, the_vendor_rate_limit_is_ridden_out_without_a_violatio
     EXPECT_EQ(received_ids(feed.events), expected);
     EXPECT_TRUE(duplicate_event_ids(feed.events).empty());
     EXPECT_GT(sim.throttled(), 0u);
+    // The throttled answers reach the metrics (counted per attempt by the shared client).
+    auto metrics = http_get(svc.port(), "/metrics").body;
+    EXPECT_NE(metrics.find("changefeed_upstream_requests_total{source=\"payments\",status=\"429\"} "),
+              std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("changefeed_events_total{source=\"payments\",resource=\"transactions\","
+                           "operation=\"update\"} "),
+              std::string::npos) << metrics;
     auto violations = sim.violations();
     EXPECT_TRUE(violations.empty()) << violations.size() << ": " << first_or_none(violations);
 }
