@@ -229,6 +229,29 @@ TEST(struct_mapping, a_walk_whose_total_count_changes_reads_again_from_page_one)
     EXPECT_FALSE(moved_empty.last);
 }
 
+TEST(struct_mapping, a_total_count_that_never_settles_restarts_a_walk_a_bounded_number_of_times) {
+    struct_state s;
+    s.walk = start_walk(s, 5min, std::nullopt, at("2025-06-27T09:00:00Z"));
+    auto t0 = at("2025-06-27T08:00:00Z");
+    auto page = page_of(10, 1, {tx("a", t0), tx("b", t0 + 1s)});
+    auto out = apply_search_page(s, page, 2, 5min);
+    for (std::int64_t i = 1; i <= k_walk_restart_cap; ++i) {
+        page.total_count = 10 + i;
+        out = apply_search_page(out.next, page, 2, 5min);
+        EXPECT_TRUE(out.restarted) << i;
+        EXPECT_EQ(out.next.walk->restarts, i);
+        EXPECT_EQ(out.next.walk->page, 1);
+    }
+    page.total_count = 100;
+    out = apply_search_page(out.next, page, 2, 5min);
+    EXPECT_FALSE(out.restarted);
+    EXPECT_TRUE(out.moved_past_cap);
+    EXPECT_EQ(out.next.walk->page, 2);  // the walk goes on
+    auto back = struct_state::from_json(out.next.to_json());
+    ASSERT_TRUE(std::holds_alternative<struct_state>(back));
+    EXPECT_EQ(std::get<struct_state>(back).walk->restarts, k_walk_restart_cap);
+}
+
 TEST(struct_mapping, processed_uids_are_not_processed_again) {
     struct_state s;
     s.walk = start_walk(s, 5min, std::nullopt, at("2025-06-27T09:00:00Z"));

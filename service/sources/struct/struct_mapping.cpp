@@ -263,7 +263,8 @@ json::value struct_state::to_json() const {
                                  {"page", walk->page},
                                  {"page_len", walk->page_len},
                                  {"max_commit", time_value(walk->max_commit)},
-                                 {"total", walk->total ? json::value(*walk->total) : json::value(nullptr)}};
+                                 {"total", walk->total ? json::value(*walk->total) : json::value(nullptr)},
+                                 {"restarts", walk->restarts}};
     } else {
         o["walk"] = nullptr;
     }
@@ -309,7 +310,7 @@ std::variant<struct_state, std::string> struct_state::from_json(const json::valu
             return std::string("checkpoint walk lacks its bounds or page");
         }
         s.walk = walk_state{*after, **before, *page, int_of(*wo, "page_len").value_or(0), *max_commit,
-                            int_of(*wo, "total")};
+                            int_of(*wo, "total"), int_of(*wo, "restarts").value_or(0)};
     }
     return s;
 }
@@ -361,8 +362,11 @@ page_outcome apply_search_page(const struct_state& s, const search_page& page,
     // so a commit that becomes visible inside the bounds mid-walk can push a transaction onto
     // a page already read. Results only grow under fixed bounds: a changed TotalCount reveals
     // it, and the walk reads again from page 1 (processed uids are skipped by `recent`).
-    out.restarted = walk.total && *walk.total != page.total_count;
+    bool moved = walk.total && *walk.total != page.total_count;
     walk.total = page.total_count;
+    out.restarted = moved && walk.restarts < k_walk_restart_cap;
+    out.moved_past_cap = moved && !out.restarted;
+    walk.restarts += out.restarted ? 1 : 0;
     out.last = !out.restarted && (served == 0 || number * per_page >= page.total_count);
 
     auto& recent = next.recent;

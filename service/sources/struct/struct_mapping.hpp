@@ -73,7 +73,8 @@ boost::json::array changes_of(const std::vector<field_revision>& data, std::int6
 
 /// The search walk in progress: the bounds of its query, the next page, the largest page the
 /// vendor has answered (its real page size), the newest CommitTimestamp seen and the TotalCount
-/// of the last page (a change means the result set moved under the walk).
+/// of the last page (a change means the result set moved under the walk) and how often the walk
+/// started again at page 1 for that.
 struct walk_state {
     std::optional<time::time_point> after;
     time::time_point before;
@@ -81,7 +82,12 @@ struct walk_state {
     std::int64_t page_len = 0;
     std::optional<time::time_point> max_commit;
     std::optional<std::int64_t> total;
+    std::int64_t restarts = 0;
 };
+
+/// Restarts of one walk, so a vendor whose TotalCount is not exact cannot hold the source in one
+/// walk for ever.
+inline constexpr std::int64_t k_walk_restart_cap = 3;
 
 /// The checkpoint. Every transaction committed before `watermark - overlap` has been processed,
 /// and so has every transaction in `recent` (uid and CommitTimestamp; at most k_recent_cap of
@@ -105,13 +111,15 @@ walk_state start_walk(const struct_state& s, std::chrono::microseconds overlap,
 /// What a search page means: the transactions to process (committed, not processed before;
 /// ordered by CommitTimestamp, Uid), how many were skipped as uncommitted, whether the walk
 /// ends here or starts again at page 1 (TotalCount changed since the previous page: a commit
-/// became visible inside the bounds and may have pushed a transaction onto a page already
-/// read), and the state once they are processed.
+/// became visible inside the bounds and may have sorted onto a page already read), whether it
+/// changed once more after k_walk_restart_cap restarts and the walk went on regardless, and the
+/// state once they are processed.
 struct page_outcome {
     std::vector<const transaction*> fresh;
     std::size_t uncommitted = 0;
     bool last = false;
     bool restarted = false;
+    bool moved_past_cap = false;
     struct_state next;
 };
 page_outcome apply_search_page(const struct_state& s, const search_page& page,

@@ -82,6 +82,13 @@ public:
             log::info("struct search results changed during a walk; reading it again from page 1",
                       {{"source", config_.name}, {"total_count", page.total_count}});
         }
+        if (outcome.moved_past_cap) {
+            log::warn("struct search results keep changing during a walk; going on without "
+                      "reading it again (a commit that became visible late may be missed)",
+                      {{"source", config_.name},
+                       {"total_count", page.total_count},
+                       {"restarts", k_walk_restart_cap}});
+        }
         if (outcome.last && !outcome.next.watermark && start_) {
             // Nothing committed since start_from yet: keep that bound across restarts.
             outcome.next.watermark = *start_ + overlap_;
