@@ -31,6 +31,13 @@ transaction tx(std::string uid, std::optional<time::time_point> commit, std::str
     return t;
 }
 
+// A state whose first walk (no watermark yet) has begun at 09:00.
+struct_state walking() {
+    struct_state s;
+    s.walk = start_walk(s, 5min, std::nullopt, at("2025-06-27T09:00:00Z"));
+    return s;
+}
+
 search_page page_of(std::int64_t total, std::int64_t number, std::vector<transaction> items) {
     return search_page{total, number, std::move(items)};
 }
@@ -154,8 +161,7 @@ TEST(struct_mapping, a_walk_starts_below_the_watermark_by_the_overlap) {
 }
 
 TEST(struct_mapping, the_last_page_by_total_count_or_an_empty_page) {
-    struct_state s;
-    s.walk = start_walk(s, 5min, std::nullopt, at("2025-06-27T09:00:00Z"));
+    auto s = walking();
     auto t0 = at("2025-06-27T08:00:00Z");
     std::vector<transaction> two{tx("a", t0), tx("b", t0 + 1s)};
 
@@ -190,8 +196,7 @@ TEST(struct_mapping, the_last_page_by_total_count_or_an_empty_page) {
 }
 
 TEST(struct_mapping, a_walk_whose_total_count_changes_reads_again_from_page_one) {
-    struct_state s;
-    s.walk = start_walk(s, 5min, std::nullopt, at("2025-06-27T09:00:00Z"));
+    auto s = walking();
     auto t0 = at("2025-06-27T08:00:00Z");
     // `fresh` points into the page: each page lives as long as its outcome is read.
     auto p1 = page_of(4, 1, {tx("a", t0), tx("b", t0 + 1s)});
@@ -230,8 +235,7 @@ TEST(struct_mapping, a_walk_whose_total_count_changes_reads_again_from_page_one)
 }
 
 TEST(struct_mapping, a_total_count_that_never_settles_restarts_a_walk_a_bounded_number_of_times) {
-    struct_state s;
-    s.walk = start_walk(s, 5min, std::nullopt, at("2025-06-27T09:00:00Z"));
+    auto s = walking();
     auto t0 = at("2025-06-27T08:00:00Z");
     auto page = page_of(10, 1, {tx("a", t0), tx("b", t0 + 1s)});
     auto out = apply_search_page(s, page, 2, 5min);
@@ -253,8 +257,7 @@ TEST(struct_mapping, a_total_count_that_never_settles_restarts_a_walk_a_bounded_
 }
 
 TEST(struct_mapping, processed_uids_are_not_processed_again) {
-    struct_state s;
-    s.walk = start_walk(s, 5min, std::nullopt, at("2025-06-27T09:00:00Z"));
+    auto s = walking();
     auto t0 = at("2025-06-27T08:00:00Z");
     // Search order is the vendor's (StartTimestamp); processing goes by CommitTimestamp.
     // Outcomes point into their page: the pages are kept.
@@ -286,8 +289,7 @@ TEST(struct_mapping, processed_uids_are_not_processed_again) {
 }
 
 TEST(struct_mapping, remembered_uids_are_bounded) {
-    struct_state s;
-    s.walk = start_walk(s, 5min, std::nullopt, at("2025-06-27T09:00:00Z"));
+    auto s = walking();
     std::vector<transaction> many;
     auto t0 = at("2025-06-27T08:59:00Z");
     for (std::size_t i = 0; i < k_recent_cap + 10; ++i) {
