@@ -262,13 +262,14 @@ TEST_F(struct_test, a_kill_between_pages_loses_and_duplicates_nothing) {
     EXPECT_TRUE(duplicate_event_ids(feed.events).empty());
     auto violations = sim.violations();
     EXPECT_TRUE(violations.empty()) << violations.size() << ": " << first_or_none(violations);
-    // Only the page whose lookup was cut off is looked up again.
+    // Only the page whose lookup was cut off is looked up again, and the page before it when
+    // its commit was still in flight (the poller commits a page while it fetches the next).
     std::size_t twice = 0;
     for (const auto& [uid, count] : sim.changed_entity_lookups()) {
         EXPECT_LE(count, 2u) << uid;
         twice += count == 2 ? 1 : 0;
     }
-    EXPECT_LE(twice, 100u);
+    EXPECT_LE(twice, 200u);
 }
 
 }  // namespace
