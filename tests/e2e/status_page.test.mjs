@@ -160,7 +160,7 @@ test('a filter narrows the tail, and what arrives afterwards matches it', async 
     await page.getByLabel('Resource').fill(value);
     await page.getByLabel('Resource').press('Enter');
   } else {
-    await page.getByLabel(field === 'source' ? 'Source' : 'Operation').selectOption(value);
+    await page.getByLabel(field === 'source' ? 'Source' : 'Operation', { exact: true }).selectOption(value);
   }
   const after = await rows.evaluateAll((els) => els.map((e) => ({ ...e.dataset })));
   assert.ok(after.length > 0 && after.length < before.length, `${before.length} rows became ${after.length}`);

@@ -1,5 +1,9 @@
 #include "sources/saleschannel/saleschannel_spec.hpp"
 
+#include "sim/common/demo_source.hpp"
+#include "sim/saleschannel/saleschannel_demo.hpp"
+#include "sources/saleschannel/saleschannel_source.hpp"
+
 #include <boost/json/string.hpp>
 
 namespace changefeed::sources::saleschannel {
@@ -58,10 +62,22 @@ kind_spec saleschannel_spec() {
                  .type = knob_type::integer,
                  .default_value = 100,
                  .help = "$limit per page (vendor maximum not documented)"},
+                {.name = "max_page_limit",
+                 .type = knob_type::integer,
+                 .default_value = 500,
+                 .help = "largest $limit a page full of one createdAt grows to (doubling) "
+                         "before those rows are walked in id order"},
+                {.name = "null_sweep_interval",
+                 .type = knob_type::duration,
+                 .default_value = duration_default(1h),
+                 .help = "how often an unfiltered page is read for rows whose createdAt is null "
+                         "(0: never)"},
             },
         .default_rate_limit = {{5, 1s}},
         .default_poll_interval = 10s,
         .check = check_auth,
+        .create = make_saleschannel_source,
+        .demo = sim::saleschannel_demo,
     };
 }
 

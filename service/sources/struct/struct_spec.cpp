@@ -1,5 +1,9 @@
 #include "sources/struct/struct_spec.hpp"
 
+#include "sim/common/demo_source.hpp"
+#include "sim/struct/struct_demo.hpp"
+#include "sources/struct/struct_source.hpp"
+
 namespace changefeed::sources::struct_pim {
 
 using namespace std::chrono_literals;
@@ -33,15 +37,19 @@ kind_spec struct_spec() {
                 {.name = "param_committed_before",
                  .type = knob_type::string,
                  .default_value = "committedBefore",
-                 .help = "search query parameter name for the upper commit bound"},
+                 .help = "search query parameter name for the upper commit bound (empty: not "
+                         "sent)"},
                 {.name = "changedentities_batch",
                  .type = knob_type::integer,
                  .default_value = 5000,
-                 .help = "uids per POST /v1/transactions/batch/changedentities"},
+                 .help = "uids per POST /v1/transactions/batch/changedentities (vendor maximum "
+                         "5000)",
+                 .max_int = 5000},
                 {.name = "changes_batch",
                  .type = knob_type::integer,
                  .default_value = 1000,
-                 .help = "revision keys per POST /v1/transactions/changes/batch"},
+                 .help = "revision keys per POST /v1/transactions/changes/batch (at most 1000)",
+                 .max_int = 1000},
                 {.name = "field_diffs",
                  .type = knob_type::boolean,
                  .default_value = false,
@@ -50,6 +58,8 @@ kind_spec struct_spec() {
         // The vendor documents no rate limit: 10 requests/s is an assumption.
         .default_rate_limit = {{10, 1s}},
         .default_poll_interval = 60s,
+        .create = make_struct_source,
+        .demo = sim::struct_demo,
     };
 }
 
