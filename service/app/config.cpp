@@ -714,8 +714,9 @@ void emit_source(YAML::Emitter& out, const source_config& source) {
     for (const auto& [key, value] : source.options) {
         const knob_spec* knob = nullptr;
         if (spec != nullptr) {
+            const auto& name = key;  // clang 14 cannot capture a structured binding
             auto it = std::find_if(spec->knobs.begin(), spec->knobs.end(),
-                                   [&](const knob_spec& k) { return k.name == key; });
+                                   [&name](const knob_spec& k) { return k.name == name; });
             knob = it != spec->knobs.end() ? &*it : nullptr;
         }
         out << YAML::Key << std::string(key) << YAML::Value;
