@@ -123,4 +123,17 @@ json::array json_diff(const json::value& before, const json::value& after, const
     return out;
 }
 
+std::variant<diff_options, std::string> parse_array_keys(const std::vector<std::string>& entries) {
+    diff_options out;
+    for (const auto& entry : entries) {
+        auto eq = entry.find('=');
+        if (eq == std::string::npos || eq == 0 || entry.front() != '/' || eq + 1 == entry.size()) {
+            return "'" + entry + "' is not POINTER=KEY (a JSON Pointer to an array, '=', the member " +
+                   "that identifies its elements), e.g. /invoice_lines=id";
+        }
+        out.array_keys[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+    return out;
+}
+
 }  // namespace changefeed::core

@@ -9,6 +9,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 namespace changefeed::core {
 
@@ -23,6 +25,10 @@ struct diff_options {
 /// key at each level). Empty when the states are equal.
 boost::json::array json_diff(const boost::json::value& before, const boost::json::value& after,
                              const diff_options& options = {});
+
+/// Array keys from configuration entries written "POINTER=KEY" (e.g. "/invoice_lines=id"), or
+/// the message naming the entry that is not.
+std::variant<diff_options, std::string> parse_array_keys(const std::vector<std::string>& entries);
 
 /// Escapes one reference token of a JSON Pointer ("~" -> "~0", "/" -> "~1").
 std::string escape_pointer_token(std::string_view token);

@@ -208,6 +208,15 @@ TEST(config, minimal_file_gets_defaults_and_resource_defaults) {
     EXPECT_TRUE(load_ok("database_url: postgresql://localhost/cf\nsources: []\n").sources.empty());
 }
 
+TEST(config, diff_array_keys_are_checked_when_loading) {
+    auto ok = load_ok(with_source("pennylane", "    token: t\n    diff_array_keys: [\"/invoice_lines=id\"]\n"));
+    EXPECT_EQ(ok.sources[0].option_string_list("diff_array_keys"),
+              std::vector<std::string>{"/invoice_lines=id"});
+    auto error = load_error(with_source("pennylane", "    token: t\n    diff_array_keys: [lines]\n"));
+    EXPECT_NE(error.find("diff_array_keys"), std::string::npos) << error;
+    EXPECT_NE(error.find("'lines' is not POINTER=KEY"), std::string::npos) << error;
+}
+
 TEST(config, unknown_key_suggests_the_nearest) {
     EXPECT_EQ(
         load_error(with_source("struct", "    api_key: k\n    poll_intervl: 60s\n")),

@@ -66,5 +66,20 @@ TEST(json_diff, non_object_states_compare_at_the_root) {
     EXPECT_EQ(diff("1", "2"), R"([{"field":"","old":1,"new":2}])");  // "" is the whole document
 }
 
+TEST(json_diff, array_keys_come_from_pointer_equals_key_entries) {
+    auto parsed = parse_array_keys({"/invoice_lines=id", "/billing/tags=code"});
+    ASSERT_TRUE(std::holds_alternative<diff_options>(parsed));
+    const auto& keys = std::get<diff_options>(parsed).array_keys;
+    ASSERT_EQ(keys.size(), 2u);
+    EXPECT_EQ(keys.at("/invoice_lines"), "id");
+    EXPECT_EQ(keys.at("/billing/tags"), "code");
+    for (const std::string bad : {"invoice_lines=id", "/invoice_lines", "/invoice_lines=", "=id"}) {
+        auto refused = parse_array_keys({bad});
+        ASSERT_TRUE(std::holds_alternative<std::string>(refused)) << bad;
+        EXPECT_NE(std::get<std::string>(refused).find("'" + bad + "'"), std::string::npos);
+    }
+    EXPECT_TRUE(std::get<diff_options>(parse_array_keys({})).array_keys.empty());
+}
+
 }  // namespace
 }  // namespace changefeed::core

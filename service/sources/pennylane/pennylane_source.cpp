@@ -41,7 +41,9 @@ public:
               config_.option_duration("overlap"))),
           retention_(std::chrono::duration_cast<std::chrono::microseconds>(
               config_.option_duration("retention"))),
-          api_(config_.base_url + std::string(k_api)) {
+          api_(config_.base_url + std::string(k_api)),
+          diff_options_(std::get<core::diff_options>(
+              core::parse_array_keys(config_.option_string_list("diff_array_keys")))) {
         http_.set_describe([](const http::client_response& res) { return error_text(res.body); });
         for (const auto& r : config_.resources) {
             states_[r];
@@ -258,7 +260,7 @@ private:
             if (data) {
                 auto key = std::to_string(item->key.id);
                 if (auto before = known.find(key); before != known.end() && !data->is_null()) {
-                    event.changes = json::value(core::json_diff(before->second, *data));
+                    event.changes = json::value(core::json_diff(before->second, *data, diff_options_));
                 }
                 remember_state(resource, key, *data, known, to_store);
             }
@@ -473,6 +475,7 @@ private:
     std::size_t current_ = 0;
     int empty_pages_ = 0;
     std::optional<json::object> last_resync_;
+    core::diff_options diff_options_;  ///< after api_: initialised from the checked configuration
 };
 
 }  // namespace
