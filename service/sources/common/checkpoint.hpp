@@ -1,15 +1,17 @@
-// For sources that keep one checkpoint for the whole source: reading it back on restore, and the
-// lower bound `start_from` sets for a source that has none yet.
+// Reading stored checkpoints back on restore (one for the whole source, or one per resource), and
+// the lower bound `start_from` sets for a source that has none yet.
 #pragma once
 
 #include "app/config.hpp"
 #include "core/time.hpp"
 #include "db/checkpoint_repository.hpp"
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace changefeed::sources {
 
@@ -27,6 +29,35 @@ State read_checkpoint(const db::checkpoint_map& stored, const std::string& scope
         throw std::runtime_error("stored checkpoint: " + *error);
     }
     return std::get<State>(std::move(parsed));
+}
+
+/// For sources with one checkpoint per resource (scope = resource name): each configured
+/// resource's stored checkpoint, or `initial()` when it has none. Throws std::runtime_error naming
+/// the resource whose stored checkpoint cannot be read.
+template <class State, class Initial>
+std::map<std::string, State> read_resource_checkpoints(const db::checkpoint_map& stored,
+                                                       const std::vector<std::string>& resources,
+                                                       Initial initial) {
+    std::map<std::string, State> states;
+    for (const auto& r : resources) {
+        auto it = stored.find(r);
+        if (it == stored.end()) {
+            states[r] = initial();
+            continue;
+        }
+        auto parsed = State::from_json(it->second);
+        if (auto* error = std::get_if<std::string>(&parsed)) {
+            throw std::runtime_error("stored checkpoint of " + r + ": " + *error);
+        }
+        states[r] = std::get<State>(std::move(parsed));
+    }
+    return states;
+}
+
+template <class State>
+std::map<std::string, State> read_resource_checkpoints(const db::checkpoint_map& stored,
+                                                       const std::vector<std::string>& resources) {
+    return read_resource_checkpoints<State>(stored, resources, [] { return State{}; });
 }
 
 /// The time `start_from` names (`now`: the current time, so call it once), or nullopt when the

@@ -1,5 +1,7 @@
 #include "sources/pennylane/pennylane_mapping.hpp"
 
+#include "sources/common/json_body.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -38,19 +40,6 @@ std::optional<std::string> read_envelope(const json::object& o, bool& has_more,
     return std::nullopt;
 }
 
-std::optional<json::object> parse_object(std::string_view body, std::string& error) {
-    boost::system::error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec) {
-        error = "body is not JSON (" + ec.message() + ")";
-        return std::nullopt;
-    }
-    if (!v.is_object()) {
-        error = "body is not a JSON object";
-        return std::nullopt;
-    }
-    return std::move(v.as_object());
-}
 
 struct key_hash {
     std::size_t operator()(const change_key& k) const {

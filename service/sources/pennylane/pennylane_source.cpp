@@ -4,6 +4,7 @@
 #include "core/log.hpp"
 #include "db/pg_pool.hpp"
 #include "db/resource_state_repository.hpp"
+#include "sources/common/checkpoint.hpp"
 #include "sources/common/upstream.hpp"
 #include "sources/common/url.hpp"
 #include "sources/pennylane/pennylane_mapping.hpp"
@@ -51,20 +52,7 @@ public:
     }
 
     void restore(const db::checkpoint_map& stored) override {
-        std::map<std::string, resource_state> states;
-        for (const auto& r : config_.resources) {
-            auto it = stored.find(r);
-            if (it == stored.end()) {
-                states[r];
-                continue;
-            }
-            auto parsed = resource_state::from_json(it->second);
-            if (auto* error = std::get_if<std::string>(&parsed)) {
-                throw std::runtime_error("stored checkpoint of " + r + ": " + *error);
-            }
-            states[r] = std::get<resource_state>(std::move(parsed));
-        }
-        states_ = std::move(states);
+        states_ = read_resource_checkpoints<resource_state>(stored, config_.resources);
         current_ = 0;
         step_states_.clear();
         previous_step_states_.clear();

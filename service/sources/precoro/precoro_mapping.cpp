@@ -1,6 +1,7 @@
 #include "sources/precoro/precoro_mapping.hpp"
 
 #include "core/json_diff.hpp"
+#include "sources/common/json_body.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -12,20 +13,6 @@ namespace changefeed::sources::precoro {
 namespace json = boost::json;
 
 namespace {
-
-std::optional<json::object> parse_object(std::string_view body, std::string& error) {
-    boost::system::error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec) {
-        error = "body is not JSON (" + ec.message() + ")";
-        return std::nullopt;
-    }
-    if (!v.is_object()) {
-        error = "body is not a JSON object";
-        return std::nullopt;
-    }
-    return std::move(v.get_object());
-}
 
 // An integral JSON number as int64 (doubles never count: 2.0 is not an id).
 std::optional<std::int64_t> integer(const json::value& v) {

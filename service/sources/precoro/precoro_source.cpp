@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "db/pg_pool.hpp"
+#include "sources/common/checkpoint.hpp"
 #include "sources/common/upstream.hpp"
 #include "sources/common/url.hpp"
 #include "sources/precoro/precoro_mapping.hpp"
@@ -125,21 +126,9 @@ public:
     }
 
     void restore(const db::checkpoint_map& stored) override {
-        std::map<std::string, sweep_state> states;
         auto now = time::now();
-        for (const auto& r : config_.resources) {
-            auto it = stored.find(r);
-            if (it == stored.end()) {
-                states[r] = initial_state(now);
-                continue;
-            }
-            auto parsed = sweep_state::from_json(it->second);
-            if (auto* error = std::get_if<std::string>(&parsed)) {
-                throw std::runtime_error("stored checkpoint of " + r + ": " + *error);
-            }
-            states[r] = std::get<sweep_state>(std::move(parsed));
-        }
-        states_ = std::move(states);
+        states_ = read_resource_checkpoints<sweep_state>(stored, config_.resources,
+                                                         [&] { return initial_state(now); });
         sweep_soon_.clear();
         handled_.clear();  // the database is the truth again
         emitted_.clear();
