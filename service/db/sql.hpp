@@ -125,17 +125,18 @@ inline constexpr std::string_view k_fail_resync =
 inline constexpr std::string_view k_select_resource_states = R"~(
 SELECT resource_id, data::text FROM resource_states
  WHERE source = $1 AND resource = $2
-   AND resource_id IN (SELECT jsonb_array_elements_text($3::jsonb))
+   AND resource_id = ANY (ARRAY(SELECT jsonb_array_elements_text($3::jsonb)))
 )~";
 
 /// $1 source, $2 resource, $3 a JSON array of {id, data} with each id once: stores each data,
-/// deleting the row where data is null.
+/// deleting the row where data is null. The ids go through ARRAY(...) so that each statement
+/// probes the primary key once per id (a join with the input scans every row of the resource).
 inline constexpr std::string_view k_store_resource_states = R"~(
 WITH input AS (SELECT e->>'id' AS id, e->'data' AS data FROM jsonb_array_elements($3::jsonb) e),
 gone AS (
-  DELETE FROM resource_states r USING input i
-   WHERE r.source = $1 AND r.resource = $2 AND r.resource_id = i.id
-     AND jsonb_typeof(i.data) = 'null'
+  DELETE FROM resource_states
+   WHERE source = $1 AND resource = $2
+     AND resource_id = ANY (ARRAY(SELECT id FROM input WHERE jsonb_typeof(data) = 'null'))
 )
 INSERT INTO resource_states (source, resource, resource_id, data)
 SELECT $1, $2, id, data FROM input WHERE jsonb_typeof(data) <> 'null'
