@@ -10,6 +10,12 @@
 #include "sources/pennylane/pennylane_mapping.hpp"
 #include "sources/source_status.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/value.hpp>
 
 #include <map>
@@ -37,6 +43,7 @@ public:
         : config_(ctx.config), http_(ctx.http), status_(ctx.status), pool_(ctx.pool),
           hydrate_(config_.option_bool("hydrate")),
           chunk_(static_cast<std::size_t>(config_.option_int("hydrate_chunk"))),
+          hydrate_concurrency_(static_cast<std::size_t>(config_.option_int("hydrate_concurrency"))),
           page_limit_(config_.option_int("page_limit")),
           overlap_(std::chrono::duration_cast<std::chrono::microseconds>(
               config_.option_duration("overlap"))),
@@ -216,25 +223,23 @@ private:
 
         auto outcome = apply_page(state, page, overlap_,
                                   page.has_more ? std::nullopt : std::optional(request_time));
-        std::map<std::int64_t, json::value> records;
         bool hydrating = hydrate_ && has_list_endpoint(resource);
+        std::map<std::int64_t, json::value> records;
+        std::map<std::string, json::value> known;
         if (hydrating) {
             std::vector<std::int64_t> ids;
             std::set<std::int64_t> unique;
+            std::vector<std::string> keys;
             for (const auto* item : outcome.fresh) {
                 if (item->key.operation != "delete" && unique.insert(item->key.id).second) {
                     ids.push_back(item->key.id);
                 }
-            }
-            co_await hydrate(resource, ids, records);
-        }
-        std::map<std::string, json::value> known;
-        if (hydrating) {
-            std::vector<std::string> keys;
-            for (const auto* item : outcome.fresh) {
                 keys.push_back(std::to_string(item->key.id));
             }
-            known = co_await stored_states(resource, keys);
+            using namespace asio::experimental::awaitable_operators;
+            auto fetched = hydrate(resource, ids, records);
+            auto stored = stored_states(resource, keys);
+            known = co_await (std::move(fetched) && std::move(stored));
         }
         std::vector<std::pair<std::string, json::value>> to_store;
         for (const auto* item : outcome.fresh) {
@@ -319,12 +324,45 @@ private:
         };
     }
 
+    // Fetches the current state of `ids` into `records`: chunks of `chunk_` ids, up to
+    // `hydrate_concurrency_` requests at a time. The first failure cancels the others.
     asio::awaitable<void> hydrate(const std::string& resource, const std::vector<std::int64_t>& ids,
                                   std::map<std::int64_t, json::value>& records) {
+        std::vector<std::vector<std::int64_t>> chunks;
         for (std::size_t begin = 0; begin < ids.size(); begin += chunk_) {
-            std::vector<std::int64_t> chunk(ids.begin() + static_cast<std::ptrdiff_t>(begin),
-                                            ids.begin() + static_cast<std::ptrdiff_t>(
-                                                              std::min(ids.size(), begin + chunk_)));
+            auto end = std::min(ids.size(), begin + chunk_);
+            chunks.emplace_back(ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                                ids.begin() + static_cast<std::ptrdiff_t>(end));
+        }
+        auto ex = co_await asio::this_coro::executor;
+        std::size_t next = 0;
+        using worker_op = decltype(asio::co_spawn(ex, std::declval<asio::awaitable<void>>(),
+                                                  asio::deferred));
+        std::vector<worker_op> workers;
+        for (std::size_t i = 0; i < std::min(hydrate_concurrency_, chunks.size()); ++i) {
+            auto work = hydrate_chunks(resource, chunks, next, records);
+            workers.push_back(asio::co_spawn(ex, std::move(work), asio::deferred));
+        }
+        if (workers.empty()) {
+            co_return;
+        }
+        auto group = asio::experimental::make_parallel_group(std::move(workers));
+        auto all = group.async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
+        auto outcome = co_await std::move(all);
+        for (auto index : std::get<0>(outcome)) {
+            if (auto& failure = std::get<1>(outcome)[index]) {
+                std::rethrow_exception(failure);
+            }
+        }
+    }
+
+    // One hydration worker: takes the next chunk until none is left.
+    asio::awaitable<void> hydrate_chunks(const std::string& resource,
+                                         const std::vector<std::vector<std::int64_t>>& chunks,
+                                         std::size_t& next,
+                                         std::map<std::int64_t, json::value>& records) {
+        while (next < chunks.size()) {
+            const auto& chunk = chunks[next++];
             std::optional<std::string> cursor;
             for (int page_no = 0; page_no < k_max_hydration_pages; ++page_no) {
                 query_params q;
@@ -455,6 +493,7 @@ private:
     std::map<std::string, json::value> previous_step_states_;
     bool hydrate_;
     std::size_t chunk_;
+    std::size_t hydrate_concurrency_;
     std::int64_t page_limit_;
     std::chrono::microseconds overlap_;
     std::chrono::microseconds retention_;
