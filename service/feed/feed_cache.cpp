@@ -22,6 +22,14 @@ std::size_t feed_cache::cost(const db::outbox_row& row) {
            row.resource.capacity() + row.operation.capacity();
 }
 
+void feed_cache::clear() {
+    rows_.clear();
+    has_range_ = false;
+    lo_ = hi_ = 0;
+    bytes_ = 0;
+    ++version_;
+}
+
 bool feed_cache::merge(db::tail_read read) {
     floor_ = std::max(floor_, read.floor);
     const bool had_range = has_range_;

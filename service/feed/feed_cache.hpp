@@ -47,6 +47,9 @@ public:
     /// and applies its retention floor. Returns true when `hi` moved up.
     bool merge(db::tail_read read);
 
+    /// Forgets the range and its rows (the retention floor stays); version() still moves on.
+    void clear();
+
     /// Drops rows from the old end while the oldest was recorded before `cutoff_ms` (epoch ms),
     /// so the cache never holds a row retention may already have deleted.
     void evict_recorded_before(std::int64_t cutoff_ms);

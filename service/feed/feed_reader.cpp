@@ -28,7 +28,20 @@ page_view owning_view(std::vector<std::string> events,
 
 feed_reader::feed_reader(db::pg_pool& pool, feed_notifier& commits, reader_options opts)
     : pool_(pool), commits_(commits), opts_(opts),
-      cache_(feed_cache::limits{opts.cache_bytes}), updates_(commits.executor()) {}
+      cache_(feed_cache::limits{opts.cache_bytes}), updates_(commits.executor()),
+      wanted_(commits.executor()) {}
+
+void feed_reader::touch() {
+    last_used_ = std::chrono::steady_clock::now();
+    if (resting_) {
+        resting_ = false;
+        wanted_.notify(0);
+    }
+}
+
+bool feed_reader::idle() const {
+    return waiting_ == 0 && std::chrono::steady_clock::now() - last_used_ >= opts_.idle_after;
+}
 
 void feed_reader::evict_aged() {
     if (opts_.retention.count() <= 0) {
@@ -49,11 +62,13 @@ void feed_reader::merge(db::tail_read read) {
 }
 
 feed_reader::answer_version feed_reader::current_answer_version() {
+    touch();
     evict_aged();
     return {cache_.version(), commits_.head()};
 }
 
 std::optional<page_view> feed_reader::try_cache(const db::feed_query& q, std::size_t max_bytes) {
+    touch();
     evict_aged();
     auto found = cache_.lookup(q.since, q.filter, q.limit, commits_.head(), max_bytes);
     if (!found) {
@@ -72,6 +87,7 @@ std::optional<page_view> feed_reader::try_cache(const db::feed_query& q, std::si
 
 asio::awaitable<std::variant<page_view, db::since_expired>> feed_reader::read_db(db::feed_query q) {
     ++misses_;
+    touch();
     bool unfiltered = q.filter.sources.empty() && q.filter.resources.empty() &&
                       q.filter.operations.empty();
     if (!unfiltered) {
@@ -118,11 +134,30 @@ asio::awaitable<std::variant<page_view, db::since_expired>> feed_reader::read(db
 }
 
 asio::awaitable<void> feed_reader::wait_until(std::chrono::steady_clock::time_point deadline) {
-    return updates_.wait_until(deadline);
+    touch();
+    ++waiting_;
+    try {
+        co_await updates_.wait_until(deadline);
+    } catch (...) {
+        --waiting_;
+        touch();
+        throw;
+    }
+    --waiting_;
+    touch();
 }
 
 asio::awaitable<void> feed_reader::run() {
     while (!stopping_) {
+        if (idle()) {
+            // Nobody reads: forget the tail rather than follow it, and rest until a reader comes.
+            cache_.clear();
+            resting_ = true;
+            while (resting_ && !stopping_) {
+                co_await wanted_.wait_until(std::chrono::steady_clock::time_point::max());
+            }
+            continue;
+        }
         auto generation = commits_.generation();
         bool failed = false;
         try {
@@ -156,6 +191,7 @@ asio::awaitable<void> feed_reader::run() {
 
 void feed_reader::stop() {
     stopping_ = true;
+    wanted_.notify(0);
     updates_.notify(cache_.hi());
     commits_.notify(commits_.head());
 }

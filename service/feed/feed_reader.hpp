@@ -44,6 +44,9 @@ struct reader_options {
     std::chrono::milliseconds refresh{5000};
     /// Rows per read of the filler.
     std::uint32_t fill_batch = 1000;
+    /// With no reader for this long, the filler stops following the head and the cache empties
+    /// (a catch-up nobody reads costs no reads); the next reader starts it again at the head.
+    std::chrono::milliseconds idle_after{30000};
 };
 
 struct reader_stats {
@@ -100,12 +103,19 @@ public:
 private:
     void evict_aged();
     void merge(db::tail_read read);
+    /// A reader is here: keeps the filler following the head (wakes it when it rests).
+    void touch();
+    [[nodiscard]] bool idle() const;
 
     db::pg_pool& pool_;
     feed_notifier& commits_;
     reader_options opts_;
     feed_cache cache_;
     feed_notifier updates_;
+    feed_notifier wanted_;  ///< notified when a reader arrives while the filler rests
+    std::chrono::steady_clock::time_point last_used_{};
+    std::size_t waiting_ = 0;  ///< readers inside wait_until()
+    bool resting_ = false;
     bool stopping_ = false;
     std::uint64_t hits_ = 0;
     std::uint64_t misses_ = 0;

@@ -44,8 +44,9 @@ protected:
     }
 
     // Bounded wait for the cache to learn rows up to `seq` (it does so asynchronously, after
-    // the commit notification).
+    // the commit notification, and only while someone reads: this request is that reader).
     void await_cache_hi(std::int64_t seq) {
+        (void)http_get(server_->port(), "/changes?since=" + std::to_string(seq));
         auto deadline = clock_type::now() + std::chrono::seconds(10);
         while (server_->stats().hi < seq && clock_type::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -231,6 +232,34 @@ TEST_F(feed_cache_http_test, events_are_compact_json_with_their_strings_intact) 
     // No blank outside strings.
     EXPECT_NE(from_db.body.find(R"("source":"alpha")"), std::string::npos) << from_db.body;
     EXPECT_NE(from_db.body.find(R"("list":[1,"two, three"])"), std::string::npos) << from_db.body;
+}
+
+TEST_F(feed_cache_http_test, a_cache_nobody_reads_rests_until_a_reader_comes) {
+    start();
+    for (int i = 1; i <= 5; ++i) {
+        server_->append({numbered_event(i, "alpha", "update")});
+    }
+    EXPECT_EQ(server_->stats().cached_events, 0u) << "the filler followed a head nobody reads";
+    EXPECT_EQ(server_->stats().hi, 0);
+
+    // A long poll at the head wakes it: the next commit reaches the poller, from memory.
+    std::thread poller([&] {
+        auto r = http_get(server_->port(), "/changes?since=5&wait=20");
+        EXPECT_EQ(r.status, 200u) << r.body;
+        auto changes = boost::json::parse(r.body).at("changes").as_array();
+        ASSERT_EQ(changes.size(), 1u) << r.body;
+        EXPECT_EQ(changes[0].at("seq").as_int64(), 6);
+    });
+    auto deadline = clock_type::now() + std::chrono::seconds(10);
+    while (server_->stats().hi < 5 && clock_type::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_GE(server_->stats().hi, 5) << "the reader did not wake the filler";
+    server_->append({numbered_event(6, "alpha", "insert")});
+    poller.join();
+    auto body = page("/changes?since=0&limit=50");
+    EXPECT_EQ(body.at("changes").as_array().size(), 6u);
+    EXPECT_EQ(body.at("next_since").as_int64(), 6);
 }
 
 TEST_F(feed_cache_http_test, the_retention_floor_reaches_the_cache) {
