@@ -38,6 +38,7 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t k_header_limit = 64 * 1024;
+constexpr const char* k_reading = "reading the response";
 
 struct target_url {
     bool secure = false;
@@ -123,6 +124,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     /// What one exchange on a connection gave.
     struct outcome {
         error_code ec;
+        bool sent = false;       ///< the request was written
         bool got_bytes = false;  ///< some of the response arrived (no safe retry after that)
         bool keep_alive = false;
         client_response response;
@@ -171,7 +173,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     [[noreturn]] static void fail_with(const error_code& ec, const char* step, const target_url& t,
                                        const std::string& method) {
         if (ec == beast::error::timeout) {
-            fail(client_errc::timeout, std::string("timed out during ") + step, t, method);
+            fail(client_errc::timeout, std::string("timed out ") + step, t, method);
         }
         if (ec == asio::error::operation_aborted) {
             throw boost::system::system_error(ec);
@@ -181,6 +183,13 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         }
         if (ec == bhttp::error::header_limit) {
             fail(client_errc::too_large, "response header exceeds the size limit", t, method);
+        }
+        if (std::string_view(step) == k_reading &&
+            (ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream ||
+             ec == asio::error::eof || ec == asio::error::connection_reset)) {
+            fail(client_errc::io, "the response was cut short: the connection closed mid-response (" +
+                                      ec.message() + ")",
+                 t, method);
         }
         if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
             ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
@@ -264,6 +273,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
             out.ec = write_ec;
             co_return out;
         }
+        out.sent = true;
         bhttp::response_parser<bhttp::string_body> parser;
         parser.header_limit(k_header_limit);
         parser.body_limit(opts.max_response_bytes);
@@ -339,8 +349,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
                 if (stale) {
                     continue;
                 }
-                fail_with(out.ec, out.got_bytes ? "reading the response" : "sending the request", t,
-                          req.method);
+                const char* step = out.got_bytes ? k_reading
+                                   : out.sent    ? "awaiting the response"
+                                                 : "sending the request";
+                fail_with(out.ec, step, t, req.method);
             }
             if (out.keep_alive) {
                 self->give_back(t.origin, std::move(conn));

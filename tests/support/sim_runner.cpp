@@ -17,9 +17,10 @@ struct sim_runner::impl {
     std::thread thread;
 };
 
-sim_runner::sim_runner(sim::simulator& sim, std::chrono::milliseconds tick_every)
+sim_runner::sim_runner(sim::simulator& sim, std::chrono::milliseconds tick_every, bool faults)
     : impl_(std::make_unique<impl>()) {
-    impl_->host = std::make_unique<sim::sim_host>(impl_->ioc.get_executor(), sim);
+    impl_->host =
+        std::make_unique<sim::sim_host>(impl_->ioc.get_executor(), sim, "127.0.0.1:0", faults);
     boost::asio::co_spawn(impl_->ioc, impl_->host->run(tick_every), boost::asio::detached);
     impl_->thread = std::thread([this] { impl_->ioc.run(); });
 }

@@ -11,8 +11,10 @@ namespace changefeed::test {
 
 class sim_runner {
 public:
-    /// Starts serving `sim` (which must outlive the runner); `tick_every` > 0 also runs its trickle.
-    explicit sim_runner(sim::simulator& sim, std::chrono::milliseconds tick_every = {});
+    /// Starts serving `sim` (which must outlive the runner); `tick_every` > 0 also runs its trickle;
+    /// `faults` serves the faults injected into `sim` (sim_host's relay).
+    explicit sim_runner(sim::simulator& sim, std::chrono::milliseconds tick_every = {},
+                        bool faults = false);
     ~sim_runner();
     sim_runner(const sim_runner&) = delete;
     sim_runner& operator=(const sim_runner&) = delete;

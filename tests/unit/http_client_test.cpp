@@ -12,6 +12,7 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -192,6 +193,66 @@ TEST(http_client, a_silent_peer_times_out_and_a_cut_body_is_an_io_error) {
     run_coro(ioc, [&]() -> asio::awaitable<void> {
         EXPECT_EQ(co_await expect_failure(client, base + "/slow"), http::client_errc::timeout);
         EXPECT_EQ(co_await expect_failure(client, base + "/cut"), http::client_errc::io);
+        acceptor.close();
+    }());
+}
+
+// What the simulators' fault relay serves, at the client: each failure names what happened.
+TEST(http_client, a_trickled_body_a_cut_chunked_body_and_a_huge_declared_body_fail_by_name) {
+    asio::io_context ioc;
+    tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto port = acceptor.local_endpoint().port();
+    auto script = [](tcp::socket socket, int i) -> asio::awaitable<void> {
+        co_await read_request(socket);
+        auto send = [&socket](std::string bytes) -> asio::awaitable<bool> {
+            auto [ec, n] = co_await asio::async_write(socket, asio::buffer(bytes),
+                                                      asio::as_tuple(asio::use_awaitable));
+            co_return !ec;
+        };
+        if (i == 0) {
+            // Bytes keep coming, each well within the deadline, but the whole takes longer.
+            bool open = co_await send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+            asio::steady_timer timer(socket.get_executor());
+            for (int b = 0; open && b < 100; ++b) {
+                timer.expires_after(20ms);
+                co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                open = co_await send(" ");
+            }
+        } else if (i == 1) {
+            co_await send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n");
+        } else {
+            co_await send("HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\n\r\n[");
+        }
+    };
+    asio::co_spawn(ioc, raw_peer(acceptor, 3, script), asio::detached);
+    auto opts = fast();
+    opts.timeout = 300ms;
+    opts.max_response_bytes = 1024 * 1024;
+    http::client client(ioc.get_executor(), opts);
+    auto base = "http://127.0.0.1:" + std::to_string(port);
+    auto failure = [&](const std::string& path) -> asio::awaitable<std::pair<http::client_errc, std::string>> {
+        http::client_request req;
+        req.url = base + path + "?token=secret-in-query";
+        try {
+            co_await client.send(req);
+        } catch (const http::client_error& e) {
+            co_return std::pair{e.code(), std::string(e.what())};
+        }
+        ADD_FAILURE() << path << " succeeded";
+        co_return std::pair{http::client_errc::bad_url, std::string()};
+    };
+    run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto slow = co_await failure("/slow");
+        EXPECT_EQ(slow.first, http::client_errc::timeout);
+        EXPECT_NE(slow.second.find("timed out reading the response"), std::string::npos) << slow.second;
+        auto cut = co_await failure("/cut");
+        EXPECT_EQ(cut.first, http::client_errc::io);
+        EXPECT_NE(cut.second.find("cut short"), std::string::npos) << cut.second;
+        auto huge = co_await failure("/huge");
+        EXPECT_EQ(huge.first, http::client_errc::too_large);
+        for (const auto& text : {slow.second, cut.second, huge.second}) {
+            EXPECT_EQ(text.find("secret-in-query"), std::string::npos) << text;
+        }
         acceptor.close();
     }());
 }

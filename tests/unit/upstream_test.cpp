@@ -197,6 +197,45 @@ TEST(upstream, a_vendor_retry_time_in_the_body_wins) {
     EXPECT_GE(srv.arrivals[1] - srv.arrivals[0], 650ms);
 }
 
+http::response typed(std::string content_type, std::string body) {
+    auto r = status(200, std::move(body));
+    r.content_type = std::move(content_type);
+    return r;
+}
+
+TEST(upstream, a_success_that_is_not_json_is_retried_like_a_server_error_and_named) {
+    asio::io_context ioc;
+    // A proxy's page (it happens to parse as JSON), then the vendor's answer.
+    scripted_server srv(ioc, {typed("text/html; charset=utf-8", "{}"),
+                              typed("Application/Problem+JSON; charset=utf-8", R"({"ok":1})")});
+    sources::upstream up(ioc.get_executor(), settings());
+    scripted_server down(ioc, {typed("text/html", "<html>maintenance</html>")});
+    auto s = settings();
+    s.max_attempts = 2;
+    sources::upstream gives_up(ioc.get_executor(), s);
+    run_coro(ioc, [&]() -> asio::awaitable<void> {
+        http::client_request req;
+        req.url = srv.url();
+        auto res = co_await up.send(req);
+        EXPECT_EQ(res.body, R"({"ok":1})");
+        req.url = down.url() + "?key=sekrit-token-123";
+        try {
+            co_await gives_up.send(req);
+            ADD_FAILURE() << "a text/html 200 was taken";
+        } catch (const sources::upstream_error& e) {
+            EXPECT_EQ(e.kind(), sources::upstream_failure::unavailable);
+            std::string what = e.what();
+            EXPECT_NE(what.find("answered 200 with Content-Type \"text/html\" where JSON was expected"),
+                      std::string::npos) << what;
+            EXPECT_EQ(what.find("sekrit"), std::string::npos) << what;
+        }
+        srv.server.stop();
+        down.server.stop();
+    }());
+    EXPECT_EQ(srv.arrivals.size(), 2u);
+    EXPECT_EQ(down.arrivals.size(), 2u);
+}
+
 TEST(upstream, basic_auth_header) {
     EXPECT_EQ(sources::basic_auth("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
 }

@@ -1,4 +1,5 @@
-// Serves one simulator on 127.0.0.1 (port 0: a free one) and runs its trickle of changes.
+// Serves one simulator on 127.0.0.1 (port 0: a free one) and runs its trickle of changes; with
+// faults on, in front of it a relay that serves the simulator's injected faults as raw bytes.
 #pragma once
 
 #include "sim/common/simulator.hpp"
@@ -14,8 +15,11 @@ namespace changefeed::sim {
 
 class sim_host {
 public:
-    /// Binds at once (throws std::runtime_error when it cannot).
-    sim_host(boost::asio::any_io_executor ex, simulator& sim, std::string listen = "127.0.0.1:0");
+    /// Binds at once (throws std::runtime_error when it cannot). With `faults`, requests pass
+    /// through a relay that serves simulator::take_fault()'s faults (listen must then be a
+    /// numeric "address:port").
+    sim_host(boost::asio::any_io_executor ex, simulator& sim, std::string listen = "127.0.0.1:0",
+             bool faults = false);
     ~sim_host();
 
     /// "http://127.0.0.1:<port>"

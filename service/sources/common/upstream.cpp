@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
+
 namespace changefeed::sources {
 
 namespace asio = boost::asio;
@@ -17,6 +19,27 @@ bool default_retryable(unsigned status) { return status == 429 || status >= 500;
 
 std::string method_and_url(const http::client_request& req) {
     return req.method + " " + http::redact_url(req.url);
+}
+
+// application/json or a +json type ("application/problem+json"), parameters ignored. Every
+// vendor answers JSON; an answer without a Content-Type is left to the body's parser.
+bool json_or_unlabelled(std::optional<std::string_view> content_type) {
+    if (!content_type) {
+        return true;
+    }
+    auto type = content_type->substr(0, content_type->find(';'));
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
+        type.remove_suffix(1);
+    }
+    while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) {
+        type.remove_prefix(1);
+    }
+    std::string lowered(type);
+    for (auto& c : lowered) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return lowered == "application/json" ||
+           (lowered.size() > 5 && lowered.compare(lowered.size() - 5, 5, "+json") == 0);
 }
 
 }  // namespace
@@ -130,10 +153,19 @@ asio::awaitable<http::client_response> upstream::send(http::client_request req) 
             if (status == 401 || status == 403) {
                 throw upstream_error(upstream_failure::auth, describe(req, *answer), status);
             }
-            if (!settings_.retryable(status)) {
+            bool success = status >= 200 && status < 300;
+            if (success && !json_or_unlabelled(answer->header("content-type"))) {
+                // A proxy's or a maintenance page, not the vendor's answer: retried as a 5xx
+                // would be, and never handed to the source even when it happens to parse.
+                last_problem = scrub(method_and_url(req) + " answered " + std::to_string(status) +
+                                     " with Content-Type \"" +
+                                     std::string(answer->header("content-type")->substr(0, 100)) +
+                                     "\" where JSON was expected");
+            } else if (!settings_.retryable(status)) {
                 co_return std::move(*answer);
+            } else {
+                last_problem = describe(req, *answer);
             }
-            last_problem = describe(req, *answer);
             auto now = time::now();
             if (settings_.retry_at) {
                 if (auto at = settings_.retry_at(*answer)) {
