@@ -398,6 +398,13 @@ void service::start() {
     impl_->add_routes();
     impl_->make_pollers();
     impl_->server.listen(impl_->config.listen);
+    // A resync requested on another replica wakes this one's poller (which begins it if it
+    // holds the source) instead of waiting for its next poll.
+    impl_->notifier.on_resync([this](const std::string& source) {
+        if (auto* poller = impl_->find_poller(source)) {
+            poller->wake();
+        }
+    });
     impl_->notifier.start_listener(impl_->config.database_url);
     log::info("listening", {{"address", impl_->config.listen}, {"port", impl_->server.port()}});
 }

@@ -53,11 +53,14 @@ std::optional<resync_record> request_resync(pqxx::connection_base& conn,
                                             const std::optional<std::string>& from) {
     pqxx::work tx(conn);
     auto rows = tx.exec_params(std::string(sql::k_request_resync), source, from);
-    tx.commit();
     if (rows.empty()) {
+        tx.commit();
         return std::nullopt;
     }
-    return to_record(rows[0]);
+    tx.exec_params(std::string(sql::k_notify_resync), source);
+    auto record = to_record(rows[0]);
+    tx.commit();
+    return record;
 }
 
 std::optional<resync_record> read_resync(pqxx::connection_base& conn, const std::string& source) {

@@ -34,6 +34,8 @@ struct resync_record {
 };
 
 /// Starts a resync of `source` from `from` (RFC 3339, or nullopt); nullopt when one is running.
+/// The same transaction notifies channel changefeed_resync with the source's name, so the
+/// replica holding it begins at once rather than at its next poll.
 std::optional<resync_record> request_resync(pqxx::connection_base& conn,
                                             const std::string& source,
                                             const std::optional<std::string>& from);

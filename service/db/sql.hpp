@@ -92,6 +92,10 @@ inline constexpr std::string_view k_request_resync =
     "started_at = now(), claimed_at = NULL, finished_at = NULL, pages = 0, events = 0, "
     "error = NULL, first_position = NULL, position = NULL WHERE r.state <> 'running' RETURNING " CHANGEFEED_RESYNC_COLUMNS;
 
+/// $1 source: wakes the replica holding it (its feed listener), in the request's transaction.
+inline constexpr std::string_view k_notify_resync = "SELECT pg_notify('changefeed_resync', $1)";
+inline constexpr std::string_view k_resync_channel = "changefeed_resync";
+
 inline constexpr std::string_view k_select_resync =
     "SELECT " CHANGEFEED_RESYNC_COLUMNS " FROM source_resyncs WHERE source = $1";
 inline constexpr std::string_view k_select_resyncs =

@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 
 #include <charconv>
+#include <optional>
 
 namespace changefeed::feed {
 
@@ -35,6 +36,21 @@ public:
 
 private:
     feed_notifier& target_;
+};
+
+class resync_listener final : public pqxx::notification_receiver {
+public:
+    resync_listener(pqxx::connection_base& conn, asio::any_io_executor ex,
+                    const std::function<void(const std::string&)>& callback)
+        : pqxx::notification_receiver(conn, std::string(db::sql::k_resync_channel)), executor_(ex),
+          callback_(callback) {}
+    void operator()(const std::string& payload, int) override {
+        asio::post(executor_, [callback = callback_, payload] { callback(payload); });
+    }
+
+private:
+    asio::any_io_executor executor_;
+    std::function<void(const std::string&)> callback_;
 };
 
 }  // namespace
@@ -64,6 +80,10 @@ asio::awaitable<void> feed_notifier::wait_until(std::chrono::steady_clock::time_
     waiters_.erase(it);
 }
 
+void feed_notifier::on_resync(std::function<void(const std::string& source)> callback) {
+    on_resync_ = std::move(callback);
+}
+
 void feed_notifier::start_listener(std::string database_url) {
     listening_ = true;
     listener_ = std::thread([this, url = std::move(database_url)] {
@@ -71,6 +91,10 @@ void feed_notifier::start_listener(std::string database_url) {
             try {
                 auto conn = db::open_connection(url);
                 outbox_listener receiver(*conn, *this);
+                std::optional<resync_listener> resyncs;
+                if (on_resync_) {
+                    resyncs.emplace(*conn, executor_, on_resync_);
+                }
                 // Whatever was committed while we were away: wake readers once.
                 notify_from_any_thread(0);
                 while (listening_) {

@@ -1,5 +1,6 @@
 // Wakes long-polling readers when the outbox head moves: in-process after our own commits, and
-// through PostgreSQL LISTEN/NOTIFY for commits of other replicas. Lives on the io_context thread.
+// through PostgreSQL LISTEN/NOTIFY for commits of other replicas; its listener connection also
+// forwards resync requests made on other replicas. Lives on the io_context thread.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -33,8 +35,12 @@ public:
     /// Changes on every notify(): a reader compares it across a query to know it missed nothing.
     [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
-    /// Starts a thread that LISTENs on the outbox channel and forwards notifications; it
-    /// reconnects by itself when the database goes away.
+    /// Called on the io_context with a source's name when any replica requested its resync
+    /// (channel changefeed_resync). Set before start_listener().
+    void on_resync(std::function<void(const std::string& source)> callback);
+
+    /// Starts a thread that LISTENs on the outbox and resync channels and forwards notifications;
+    /// it reconnects by itself when the database goes away.
     void start_listener(std::string database_url);
     void stop_listener();
 
@@ -44,6 +50,7 @@ private:
     std::int64_t head_ = 0;
     std::uint64_t generation_ = 0;
     std::list<std::shared_ptr<waiter>> waiters_;
+    std::function<void(const std::string&)> on_resync_;
     std::atomic<bool> listening_{false};
     std::thread listener_;
 };

@@ -125,7 +125,7 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
     void make_adapter(std::optional<std::string> start_from) {
         auto resync_config = config;
         resync_config.start_from = std::move(start_from);
-        source_context ctx{resync_config, executor, http, status, pool};
+        source_context ctx{resync_config, executor, http, status, pool, true};
         adapter = make(ctx);
     }
 

@@ -65,6 +65,9 @@ struct source_context {
     upstream& http;
     source_status& status;
     db::pg_pool& pool;
+    /// Built for a resync: config.start_from is the resync's `from` and wins over a vendor's own
+    /// first-run knobs (retailCRM's start_date).
+    bool resync = false;
 };
 
 using source_factory = std::function<std::unique_ptr<source>(source_context& ctx)>;

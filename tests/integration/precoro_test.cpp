@@ -3,6 +3,7 @@
 // several replicas.
 #include "core/log.hpp"
 #include "db/source_lease.hpp"
+#include "resync_support.hpp"
 #include "sim/precoro/precoro_simulator.hpp"
 #include "sources/precoro/precoro_mapping.hpp"
 #include "support/child_process.hpp"
@@ -22,6 +23,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -673,6 +675,71 @@ TEST_F(precoro_test, a_delivery_accepted_just_before_a_kill_9_is_fetched_after_t
     EXPECT_EQ(second->wait(15000), 0);
     sim_->on_request(nullptr);
     std::filesystem::remove_all(dir);
+}
+
+TEST_F(precoro_test, keyed_arrays_report_per_element_changes) {
+    test::scratch_database db;
+    start_sim();
+    test::running_service svc(test::config_with_sources(
+        db.url(), source_yaml(runner_->base_url(), "1h", "    diff_array_keys: [\"/items=id\"]\n")));
+    auto port = svc.port();
+    sim_->set_webhook_target(webhook_target(port));
+    auto po = sim_->create("purchaseorders", notify::once);
+    ASSERT_EQ(precoro_events(port, 1).size(), 1u);
+    sim_->update("purchaseorders", po, notify::once);  // line 2's qty 1 -> 2, moved first
+    auto events = precoro_events(port, 2);
+    ASSERT_EQ(events.size(), 2u);
+    ASSERT_TRUE(events[1].contains("changes")) << json::serialize(events[1]);
+    std::map<std::string, json::value> changed;
+    for (const auto& c : events[1].at("changes").as_array()) {
+        changed[std::string(c.at("field").as_string())] = c.at("new");
+    }
+    EXPECT_EQ(changed.count("/items"), 0u) << json::serialize(events[1].at("changes"));
+    ASSERT_EQ(changed.count("/items/2/qty"), 1u) << json::serialize(events[1].at("changes"));
+    EXPECT_EQ(changed.at("/items/2/qty"), 2);
+    EXPECT_EQ(changed.count("/items/1/qty"), 0u);  // moved, not changed
+    EXPECT_EQ(changed.count("/status"), 1u);
+}
+
+TEST_F(precoro_test, a_resync_sweeps_everything_again_without_duplicates) {
+    test::scratch_database db;
+    start_sim();
+    std::size_t backlog = 0;
+    for (const std::string resource : {"suppliers", "purchaseorders", "invoices"}) {
+        for (int i = 0; i < 12; ++i, ++backlog) {
+            sim_->create(resource, notify::none);
+        }
+    }
+    const std::string token = "feed-token";
+    // An hour between sweeps: after the first, only the resync lists anything.
+    test::running_service svc(
+        test::config_with_sources(db.url(), source_yaml(runner_->base_url(), "1h"), {token}));
+    auto port = svc.port();
+    auto first = test::read_feed_until(port, backlog, 30s, token);
+    ASSERT_EQ(first.events.size(), backlog);
+
+    // Created meanwhile, announced by no webhook: the resync's sweep finds them, once.
+    auto quiet_po = sim_->create("purchaseorders", notify::none);
+    auto quiet_supplier = sim_->create("suppliers", notify::none);
+    auto lists = sim_->requests_of("list");
+    auto started = test::post_resync(port, token, "precoro");
+    ASSERT_EQ(started.status, 202u) << started.body;
+    auto replay = test::await_resync(port, token, "precoro", test::resync_finished);
+    test::expect_resync_done(replay);
+    EXPECT_EQ(replay.at("events").as_int64(), 2);
+    // Every resource listed from the start again (per_page 10: at least two pages each).
+    EXPECT_GE(sim_->requests_of("list"), lists + 6);
+
+    auto fresh = test::read_feed_until(port, 3, 3s, token, first.next_since);
+    ASSERT_EQ(fresh.events.size(), 2u);
+    std::set<std::string> ids;
+    for (const auto& e : fresh.events) {
+        ids.insert(std::string(e.at("resource_id").as_string()));
+    }
+    EXPECT_EQ(ids, (std::set<std::string>{std::to_string(quiet_po), std::to_string(quiet_supplier)}));
+    auto stored = test::count_outbox(db.url(), "precoro");
+    EXPECT_EQ(stored.rows, static_cast<std::int64_t>(backlog + 2));
+    EXPECT_EQ(stored.distinct_ids, stored.rows);
 }
 
 }  // namespace

@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include <string>
+#include <vector>
+
 namespace changefeed::test {
 namespace {
 
@@ -100,6 +103,26 @@ TEST_F(resync_repository_test, progress_gives_an_eta_until_the_last_page_ends_it
     EXPECT_EQ(failed->state, "failed");
     EXPECT_EQ(failed->error, "the vendor refused the credentials");
     EXPECT_EQ(failed->to_json().at("error"), "the vendor refused the credentials");
+}
+
+// The replica holding a source learns of a request made elsewhere through its LISTEN.
+class resync_notice final : public pqxx::notification_receiver {
+public:
+    explicit resync_notice(pqxx::connection_base& c) : pqxx::notification_receiver(c, "changefeed_resync") {}
+    void operator()(const std::string& payload, int) override { payloads.push_back(payload); }
+    std::vector<std::string> payloads;
+};
+
+TEST_F(resync_repository_test, a_started_resync_is_announced_and_a_refused_one_is_not) {
+    pqxx::connection listener(db_.url());
+    resync_notice notice(listener);
+    ASSERT_TRUE(db::request_resync(*conn_, "crm", std::nullopt));
+    ASSERT_FALSE(db::request_resync(*conn_, "crm", std::nullopt));  // already running
+    for (int i = 0; i < 50 && notice.payloads.empty(); ++i) {
+        listener.await_notification(0, 100000);
+    }
+    listener.get_notifs();  // a second notification, if any, has arrived with the first
+    EXPECT_EQ(notice.payloads, std::vector<std::string>{"crm"});
 }
 
 }  // namespace

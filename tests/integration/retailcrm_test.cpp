@@ -2,6 +2,7 @@
 // real PostgreSQL. Every test asserts exactly-once delivery (the set of upstream history records
 // equals the set of events, no event_id twice) and that the simulator saw no protocol violation.
 #include "sim/retailcrm/retailcrm_simulator.hpp"
+#include "resync_support.hpp"
 #include "sources/retailcrm/account_zone.hpp"
 #include "support/child_process.hpp"
 #include "support/feed_reader.hpp"
@@ -519,6 +520,124 @@ TEST(retailcrm_source, kill_between_pages_loses_and_duplicates_nothing) {
     sim.on_request(nullptr);
     expect_no_violations(sim);
     std::filesystem::remove_all(dir);
+}
+
+TEST(retailcrm_source, a_resync_replays_history_from_start_date_without_duplicates) {
+    scratch_database db;
+    retailcrm_simulator::options opts;
+    opts.timezone = "Europe/Moscow";
+    retailcrm_simulator sim(opts);
+    auto start = std::chrono::floor<std::chrono::seconds>(time::now() - 3h);
+    sim.generate("orders", 60, start, 60s);
+    sim.generate("tasks", 20, start, 60s);
+    sim_runner runner(sim);
+    const std::string token = "feed-token";
+    // A poll interval of an hour: after the backlog only the resync asks the vendor anything.
+    // The start_date knob covers the whole history; the resync's `from` wins over it.
+    auto yaml = source_yaml("crm", runner.base_url(),
+                            "    resources: [orders, tasks]\n    page_limit: 20\n"
+                            "    start_date: \"2000-01-01 00:00:00\"\n    timezone: Europe/Moscow\n");
+    yaml.replace(yaml.find("poll_interval: 1s"), 17, "poll_interval: 1h");
+    running_service svc(config_with_sources(db.url(), yaml, {token}));
+    const std::vector<std::string> resources{"orders", "tasks"};
+    auto backlog_keys = upstream_keys(sim, resources);
+    auto backlog = read_feed_until(svc.port(), backlog_keys.size(), 30s, token);
+    ASSERT_EQ(event_keys(backlog.events), backlog_keys);
+
+    // Changes that arrive meanwhile come with the replay, once.
+    sim.generate("orders", 4, time::now(), 0s);
+    auto fresh_keys = upstream_keys(sim, resources);
+    for (const auto& k : backlog_keys) {
+        fresh_keys.erase(k);
+    }
+    ASSERT_FALSE(fresh_keys.empty());
+    auto asked_before = sim.requests_seen().size();
+    auto from = start + 30min + 30s;  // between two records
+    auto started = post_resync(svc.port(), token, "crm", time::format_rfc3339(from));
+    ASSERT_EQ(started.status, 202u) << started.body;
+    EXPECT_EQ(post_resync(svc.port(), token, "other").status, 404u);
+    auto replay = await_resync(svc.port(), token, "crm", resync_finished);
+    expect_resync_done(replay);
+
+    auto fresh = read_feed_until(svc.port(), fresh_keys.size() + 1, 3s, token, backlog.next_since);
+    EXPECT_EQ(event_keys(fresh.events), fresh_keys);
+    EXPECT_EQ(fresh.events.size(), fresh_keys.size());
+    auto everything = backlog.events;
+    everything.insert(everything.end(), fresh.events.begin(), fresh.events.end());
+    EXPECT_EQ(replay.at("events").as_int64(), events_since(everything, from));
+    auto stored = count_outbox(db.url(), "crm");
+    EXPECT_EQ(stored.rows, static_cast<std::int64_t>(backlog_keys.size() + fresh_keys.size()));
+    EXPECT_EQ(stored.distinct_ids, stored.rows);
+
+    // Each method started again from filter[startDate] (no sinceId), then went on by sinceId.
+    auto seen = sim.requests_seen();
+    ASSERT_GT(seen.size(), asked_before);
+    std::set<std::string> restarted;
+    for (auto i = asked_before; i < seen.size(); ++i) {
+        const auto& r = seen[i];
+        if (r.status != 200) {
+            continue;
+        }
+        if (restarted.insert(r.resource).second) {
+            EXPECT_TRUE(r.start_date) << r.resource;
+            EXPECT_FALSE(r.since_id) << r.resource;
+        } else {
+            // sinceId once a record was seen; a method with none since `from` keeps its startDate.
+            EXPECT_NE(static_cast<bool>(r.since_id), static_cast<bool>(r.start_date)) << r.resource;
+        }
+    }
+    EXPECT_EQ(restarted, std::set<std::string>(resources.begin(), resources.end()));
+    expect_no_violations(sim);
+}
+
+TEST(retailcrm_source, a_resync_posted_to_another_replica_wakes_the_holder_at_once) {
+    scratch_database db;
+    retailcrm_simulator sim;
+    sim.generate("orders", 30, time::now() - 1h, 60s);
+    sim_runner runner(sim);
+    const std::string token = "feed-token";
+    auto yaml = source_yaml("crm", runner.base_url(), "    resources: [orders]\n");
+    yaml.replace(yaml.find("poll_interval: 1s"), 17, "poll_interval: 1h");
+    auto config = config_with_sources(db.url(), yaml, {token});
+    auto holder_of = [&token](unsigned short port) {
+        auto reply = http_get(port, "/sources", {{"Authorization", "Bearer " + token}});
+        return reply.status == 200 &&
+               json::parse(reply.body).at("sources").at(0).at("holder").as_bool();
+    };
+    auto expected = upstream_keys(sim, {"orders"});
+    running_service a(config);
+    auto backlog = read_feed_until(a.port(), expected.size(), 30s, token);
+    ASSERT_EQ(event_keys(backlog.events), expected);
+    ASSERT_TRUE(holder_of(a.port()));
+    running_service b(config);
+    // Exactly one of the two polls the source (bounded wait for b's first lease check).
+    bool a_holds = false;
+    bool b_holds = false;
+    for (int i = 0; i < 100; ++i) {
+        a_holds = holder_of(a.port());
+        b_holds = holder_of(b.port());
+        if (a_holds != b_holds) {
+            break;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_NE(a_holds, b_holds) << "a holds: " << a_holds << ", b holds: " << b_holds;
+    auto holder = a_holds ? a.port() : b.port();
+    auto other = a_holds ? b.port() : a.port();
+
+    // Posted to the replica that does not poll: the holder (asleep for an hour) begins it at
+    // once, told through the database.
+    auto started = post_resync(other, token, "crm");
+    ASSERT_EQ(started.status, 202u) << started.body;
+    auto replay = await_resync(other, token, "crm", resync_finished, 30s);
+    expect_resync_done(replay);
+    EXPECT_EQ(replay.at("events").as_int64(), static_cast<std::int64_t>(expected.size()));
+    EXPECT_TRUE(holder_of(holder));
+    EXPECT_FALSE(holder_of(other));
+    auto stored = count_outbox(db.url(), "crm");
+    EXPECT_EQ(stored.rows, static_cast<std::int64_t>(expected.size()));
+    EXPECT_EQ(stored.distinct_ids, stored.rows);
+    expect_no_violations(sim);
 }
 
 }  // namespace

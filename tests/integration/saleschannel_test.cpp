@@ -3,6 +3,7 @@
 // and unknown event types; JSON encoding with Bearer auth; the 5 requests/s limit; and a kill -9
 // between pages.
 #include "db/migrations.hpp"
+#include "resync_support.hpp"
 #include "sim/saleschannel/saleschannel_simulator.hpp"
 #include "support/feed_reader.hpp"
 #include "support/http_client.hpp"
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <csignal>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -245,6 +247,68 @@ TEST_F(saleschannel_test, a_kill_between_pages_loses_and_duplicates_nothing) {
     auto feed = read_feed_until(svc.port(), expected.size(), 60s);
     EXPECT_EQ(received_ids(feed.events), expected);
     EXPECT_TRUE(duplicate_event_ids(feed.events).empty());
+    auto violations = sim.violations();
+    EXPECT_TRUE(violations.empty()) << violations.size() << ": " << first_or_none(violations);
+}
+
+// The log is append-only and filtered by createdAt (gte), so a resync replays it from `from`.
+TEST_F(saleschannel_test, a_resync_replays_the_log_from_created_at_without_duplicates) {
+    saleschannel_simulator sim(generous_sim());
+    auto base = std::chrono::floor<std::chrono::seconds>(time::now() - 2h);
+    sim.add_status_changes(150, base, 20s, 1, 21);
+    sim.add_status_changes(120, base + 1h, 0ms, 120, 22);  // more than a page at one instant
+    std::mutex mutex;
+    std::vector<std::optional<std::string>> asked;  // $filter[createdAt][gte] of every request
+    sim.on_request([&](const http::request& req) {
+        auto gte = req.query_param("$filter[createdAt][gte]");
+        std::lock_guard lock(mutex);
+        asked.emplace_back(gte ? std::optional<std::string>(*gte) : std::nullopt);
+    });
+    sim_runner runner(sim);
+    const std::string token = "feed-token";
+    // A poll interval of an hour: after the backlog only the resync reads the log.
+    auto yaml = source_yaml(runner.base_url(), basic_auth_yaml() + fast_budget());
+    yaml.replace(yaml.find("poll_interval: 60s"), 18, "poll_interval: 1h");
+    running_service svc(config_with_sources(db_.url(), yaml, {token}));
+    auto backlog_expected = expected_ids(sim);
+    auto backlog = read_feed_until(svc.port(), backlog_expected.size(), 60s, token);
+    ASSERT_EQ(received_ids(backlog.events), backlog_expected);
+
+    sim.add_status_changes(7, time::now() - 2s, 100ms, 1, 23);  // recorded meanwhile
+    auto expected = expected_ids(sim);
+    auto from = base + 1h - 10s;
+    std::int64_t replayed = 0;
+    for (const auto& e : sim.events()) {
+        replayed += e.created_at && *e.created_at >= from;
+    }
+    std::size_t asked_before = 0;
+    {
+        std::lock_guard lock(mutex);
+        asked_before = asked.size();
+    }
+    auto started = post_resync(svc.port(), token, "payments", time::format_rfc3339(from));
+    ASSERT_EQ(started.status, 202u) << started.body;
+    auto replay = await_resync(svc.port(), token, "payments", resync_finished);
+    expect_resync_done(replay);
+    EXPECT_EQ(replay.at("events").as_int64(), replayed);
+
+    auto fresh = read_feed_until(svc.port(), expected.size() - backlog_expected.size() + 1, 3s, token,
+                                 backlog.next_since);
+    auto all = backlog.events;
+    all.insert(all.end(), fresh.events.begin(), fresh.events.end());
+    EXPECT_EQ(received_ids(all), expected);
+    EXPECT_TRUE(duplicate_event_ids(all).empty());
+    auto stored = count_outbox(db_.url(), "payments");
+    EXPECT_EQ(stored.rows, static_cast<std::int64_t>(expected.size()));
+    EXPECT_EQ(stored.distinct_ids, stored.rows);
+    {
+        std::lock_guard lock(mutex);
+        auto first = std::find_if(asked.begin() + static_cast<std::ptrdiff_t>(asked_before), asked.end(),
+                                  [](const auto& gte) { return gte.has_value(); });
+        ASSERT_NE(first, asked.end());
+        EXPECT_EQ(time::parse_rfc3339(**first), from);
+    }
+    sim.on_request(nullptr);
     auto violations = sim.violations();
     EXPECT_TRUE(violations.empty()) << violations.size() << ": " << first_or_none(violations);
 }

@@ -3,6 +3,7 @@
 // processed once across overlapping walks, the 5000-uid limit, field diffs with the 1000-key
 // limit under configured parameter names, and a kill -9 between pages.
 #include "db/migrations.hpp"
+#include "resync_support.hpp"
 #include "sim/struct/struct_simulator.hpp"
 #include "support/feed_reader.hpp"
 #include "support/http_client.hpp"
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <mutex>
 #include <set>
 #include <tuple>
 
@@ -270,6 +272,63 @@ TEST_F(struct_test, a_kill_between_pages_loses_and_duplicates_nothing) {
         twice += count == 2 ? 1 : 0;
     }
     EXPECT_LE(twice, 200u);
+}
+
+TEST_F(struct_test, a_resync_replays_from_committed_after_without_duplicates) {
+    struct_simulator sim;
+    auto now = time::now();
+    sim.commit_transactions(120, now - 2h, 30s, 11);
+    std::mutex mutex;
+    std::vector<std::optional<std::string>> searched;  // committedAfter of every search
+    sim.on_request([&](const http::request& req) {
+        if (req.path == "/v1/transactions/search") {
+            auto after = req.query_param("committedAfter");
+            std::lock_guard lock(mutex);
+            searched.emplace_back(after ? std::optional<std::string>(*after) : std::nullopt);
+        }
+    });
+    sim_runner runner(sim);
+    const std::string token = "feed-token";
+    running_service svc(config_with_sources(
+        db_.url(), source_yaml(runner.base_url(), "    poll_interval: 1h\n"), {token}));
+    auto backlog_expected = expected_revisions(sim);
+    auto backlog = read_feed_until(svc.port(), backlog_expected.size(), 60s, token);
+    ASSERT_EQ(received_revisions(backlog.events), backlog_expected);
+
+    // Committed meanwhile: the replay brings it, once.
+    sim.commit_transactions(5, time::now() - 5s, 100ms, 12);
+    auto expected = expected_revisions(sim);
+    std::size_t searched_before = 0;
+    {
+        std::lock_guard lock(mutex);
+        searched_before = searched.size();
+    }
+    auto from = time::format_rfc3339(now - 1h - 15s);  // between two commits
+    auto started = post_resync(svc.port(), token, "pim", from);
+    ASSERT_EQ(started.status, 202u) << started.body;
+    auto replay = await_resync(svc.port(), token, "pim", resync_finished);
+    expect_resync_done(replay);
+
+    auto fresh = read_feed_until(svc.port(), expected.size() - backlog_expected.size() + 1, 3s, token,
+                                 backlog.next_since);
+    auto all = backlog.events;
+    all.insert(all.end(), fresh.events.begin(), fresh.events.end());
+    EXPECT_EQ(received_revisions(all), expected);
+    EXPECT_EQ(fresh.events.size(), expected.size() - backlog_expected.size());
+    EXPECT_EQ(replay.at("events").as_int64(), events_since(all, *time::parse_rfc3339(from)));
+    auto stored = count_outbox(db_.url(), "pim");
+    EXPECT_EQ(stored.rows, static_cast<std::int64_t>(expected.size()));
+    EXPECT_EQ(stored.distinct_ids, stored.rows);
+    {
+        // The replay's first search asked from `from`.
+        std::lock_guard lock(mutex);
+        ASSERT_GT(searched.size(), searched_before);
+        ASSERT_TRUE(searched[searched_before]);
+        EXPECT_EQ(time::parse_rfc3339(*searched[searched_before]), time::parse_rfc3339(from));
+    }
+    sim.on_request(nullptr);
+    auto violations = sim.violations();
+    EXPECT_TRUE(violations.empty()) << violations.size() << ": " << first_or_none(violations);
 }
 
 }  // namespace

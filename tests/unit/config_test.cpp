@@ -217,6 +217,15 @@ TEST(config, diff_array_keys_are_checked_when_loading) {
     EXPECT_NE(error.find("'lines' is not POINTER=KEY"), std::string::npos) << error;
 }
 
+TEST(config, precoro_diff_array_keys_are_checked_when_loading) {
+    const std::string secrets = "    token: t\n    email: e@example.com\n    webhook_secret: w\n";
+    auto ok = load_ok(with_source("precoro", secrets + "    diff_array_keys: [\"/items=id\"]\n"));
+    EXPECT_EQ(ok.sources[0].option_string_list("diff_array_keys"), std::vector<std::string>{"/items=id"});
+    auto error = load_error(with_source("precoro", secrets + "    diff_array_keys: [\"/items\"]\n"));
+    EXPECT_NE(error.find("diff_array_keys"), std::string::npos) << error;
+    EXPECT_NE(error.find("'/items' is not POINTER=KEY"), std::string::npos) << error;
+}
+
 TEST(config, unknown_key_suggests_the_nearest) {
     EXPECT_EQ(
         load_error(with_source("struct", "    api_key: k\n    poll_intervl: 60s\n")),

@@ -275,6 +275,27 @@ TEST(precoro_mapping, one_entity_version_has_one_event_id_whichever_path_saw_it)
               from_sweep.event_id);
 }
 
+TEST(precoro_mapping, keyed_arrays_report_per_element_changes) {
+    auto before = entity_of(test::read_fixture("precoro/invoice_detail.json"));
+    before.raw["items"] = json::parse(R"([{"id": 1, "qty": 2}, {"id": 2, "qty": 5}])");
+    auto after = before;
+    after.updated += 1s;
+    after.raw["items"] = json::parse(R"([{"id": 2, "qty": 6}, {"id": 1, "qty": 2}])");
+    known_entity previous{version_text(before.updated), json::value(before.raw), false};
+
+    auto whole = make_version_event("precoro", "invoices", after, "update", &previous);
+    ASSERT_TRUE(whole.changes);
+    ASSERT_EQ(whole.changes->as_array().size(), 1u);
+    EXPECT_EQ(whole.changes->as_array()[0].at("field"), "/items");
+
+    auto keys = core::parse_array_keys({"/items=id"});
+    auto keyed = make_version_event("precoro", "invoices", after, "update", &previous,
+                                    std::get<core::diff_options>(keys));
+    ASSERT_TRUE(keyed.changes);
+    EXPECT_EQ(json::serialize(*keyed.changes), R"([{"field":"/items/2/qty","old":5,"new":6}])");
+    EXPECT_EQ(keyed.event_id, whole.event_id);
+}
+
 TEST(precoro_mapping, a_delete_is_identified_by_the_last_version_emitted) {
     known_entity last{"2026-05-01T10:15:02.000000Z", json::parse(R"({"id": 1})"), false};
     auto noticed = at("2026-05-01T12:00:00Z");

@@ -261,6 +261,8 @@ json::object precoro_simulator::make_body(const std::string& resource, std::int6
         b["currency"] = std::string(pick(rng, {"EUR", "USD", "UAH"}));
         b["supplier"] = json::object{{"id", 500 + id % 13}};
         b["comment"] = "";
+        // Document lines, as Precoro lists them in a document's detail.
+        b["items"] = json::array{json::object{{"id", 1}, {"qty", 1}}, json::object{{"id", 2}, {"qty", 1}}};
     } else {
         b["name"] = std::string(pick(rng, {"Acme", "Globex", "Initech", "Umbrella", "Hooli"})) + " " +
                     std::to_string(id);
@@ -323,6 +325,15 @@ void precoro_simulator::update(const std::string& resource, std::int64_t id, not
         b["status"] = (b.at("status").as_int64() + 1) % 5;
         b["comment"] = std::string(pick(rng_, {"approved", "sent to supplier", "partially received",
                                                "waiting for budget", "closed"}));
+        if (auto* items = b.if_contains("items"); items != nullptr && items->is_array() &&
+                                                    !items->as_array().empty()) {
+            // The last line's quantity grows and the line moves first (lines are not ordered).
+            auto& lines = items->as_array();
+            json::value line = lines.back();
+            line.as_object()["qty"] = line.at("qty").as_int64() + 1;
+            lines.pop_back();
+            lines.insert(lines.begin(), std::move(line));
+        }
     } else {
         b["name"] = std::string(pick(rng_, {"Acme", "Globex", "Initech", "Umbrella", "Hooli"})) + " " +
                     std::to_string(id) + " v" + std::to_string(versions_.size());

@@ -1,8 +1,8 @@
 #include "sources/pennylane/pennylane_spec.hpp"
 
-#include "core/json_diff.hpp"
 #include "sim/common/demo_source.hpp"
 #include "sim/pennylane/pennylane_demo.hpp"
+#include "sources/common/diff_keys.hpp"
 #include "sources/pennylane/pennylane_source.hpp"
 
 namespace changefeed::sources::pennylane {
@@ -47,10 +47,7 @@ kind_spec pennylane_spec() {
                  .default_value = duration_default(std::chrono::days(28)),
                  .help = "how far back the vendor keeps changelogs; a watermark older than this "
                          "triggers a resync through the list endpoints"},
-                {.name = "diff_array_keys",
-                 .type = knob_type::string_list,
-                 .help = "arrays whose elements `changes` matches by a key member, as POINTER=KEY "
-                         "(e.g. /invoice_lines=id); other arrays compare as whole values"},
+                diff_array_keys_knob("/invoice_lines=id"),
             },
         .default_rate_limit = {{25, 5s}},
         .default_poll_interval = 60s,
@@ -58,21 +55,7 @@ kind_spec pennylane_spec() {
                               "products", "transactions", "ledger_entry_lines"},
         .default_resources = {"customer_invoices", "supplier_invoices", "customers", "suppliers",
                               "products"},
-        .check = [](const boost::json::object& options) -> std::optional<std::string> {
-            const auto* keys = options.if_contains("diff_array_keys");
-            if (keys == nullptr || !keys->is_array()) {
-                return std::nullopt;
-            }
-            std::vector<std::string> entries;
-            for (const auto& entry : keys->get_array()) {
-                entries.emplace_back(entry.as_string());
-            }
-            if (auto parsed = core::parse_array_keys(entries);
-                auto* why = std::get_if<std::string>(&parsed)) {
-                return "diff_array_keys: " + *why;
-            }
-            return std::nullopt;
-        },
+        .check = check_diff_array_keys,
         .create = make_pennylane_source,
         .demo = sim::pennylane_demo,
     };

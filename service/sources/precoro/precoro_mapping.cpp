@@ -296,7 +296,8 @@ std::string operation_of(const entity_version& seen, std::optional<int> webhook_
 
 core::change_event make_version_event(const std::string& source, const std::string& resource,
                                       const entity_version& seen, const std::string& operation,
-                                      const known_entity* previous) {
+                                      const known_entity* previous,
+                                      const core::diff_options& diff) {
     core::change_event e;
     auto id = std::to_string(seen.id);
     auto version = version_text(seen.updated);
@@ -308,7 +309,7 @@ core::change_event make_version_event(const std::string& source, const std::stri
     e.operation = operation;
     e.occurred_at = time::format_rfc3339(seen.updated);
     if (previous != nullptr && !previous->deleted && previous->data.is_object()) {
-        e.changes = core::json_diff(previous->data, json::value(seen.raw));
+        e.changes = core::json_diff(previous->data, json::value(seen.raw), diff);
     }
     e.data = json::value(seen.raw);
     e.upstream = seen.raw;

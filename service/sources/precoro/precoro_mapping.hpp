@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/change_event.hpp"
+#include "core/json_diff.hpp"
 #include "core/time.hpp"
 
 #include <boost/json/object.hpp>
@@ -106,10 +107,12 @@ std::string operation_of(const entity_version& seen, std::optional<int> webhook_
                          const known_entity* previous);
 
 /// The event of an entity version: identity (source, resource, id, updateDate); `data` and
-/// `upstream` the entity; `changes` against `previous` unless this is the first sight.
+/// `upstream` the entity; `changes` against `previous` unless this is the first sight (arrays
+/// keyed as `diff` says, the diff_array_keys knob).
 core::change_event make_version_event(const std::string& source, const std::string& resource,
                                       const entity_version& seen, const std::string& operation,
-                                      const known_entity* previous);
+                                      const known_entity* previous,
+                                      const core::diff_options& diff = {});
 
 /// The `delete` of an entity the vendor no longer has (404). Identity: (source, resource, id,
 /// "delete", the last version emitted or ""), so repeated 404s are one event; occurred_at is when

@@ -97,7 +97,9 @@ public:
           overlap_(std::chrono::duration_cast<std::chrono::microseconds>(
               config_.option_duration("overlap"))),
           reserve_percent_(config_.option_int("sweep_reserve")),
-          queue_check_(config_.option_duration("queue_check")) {
+          queue_check_(config_.option_duration("queue_check")),
+          diff_options_(std::get<core::diff_options>(
+              core::parse_array_keys(config_.option_string_list("diff_array_keys")))) {
         for (const auto& w : config_.rate_limit) {
             longest_ = std::max(longest_, std::chrono::duration_cast<std::chrono::microseconds>(w.window));
         }
@@ -489,7 +491,7 @@ private:
             return;
         }
         auto operation = operation_of(seen, webhook_action, previous);
-        step.events.push_back(make_version_event(config_.name, resource, seen, operation, previous));
+        step.events.push_back(make_version_event(config_.name, resource, seen, operation, previous, diff_options_));
         known_entity now_known{version_text(seen.updated), json::value(seen.raw), false};
         writes.entities.push_back({resource, seen.id, now_known});
         entities[seen.id] = std::move(now_known);
@@ -638,6 +640,7 @@ private:
     std::chrono::microseconds overlap_;
     std::int64_t reserve_percent_;
     std::chrono::milliseconds queue_check_;
+    core::diff_options diff_options_;  ///< from the configuration, checked when it loaded
     std::chrono::microseconds longest_{0};
     std::map<std::string, sweep_state> states_;
     std::set<std::string> sweep_soon_;  ///< resources a webhook could not be fetched for

@@ -2,6 +2,7 @@
 
 #include "sim/common/demo_source.hpp"
 #include "sim/precoro/precoro_demo.hpp"
+#include "sources/common/diff_keys.hpp"
 #include "sources/precoro/precoro_source.hpp"
 #include "sources/precoro/precoro_webhook.hpp"
 
@@ -52,6 +53,7 @@ kind_spec precoro_spec() {
                  .default_value = duration_default(5s),
                  .help = "how often an idle poller looks for webhook deliveries another replica "
                          "accepted (a database read, no vendor request)"},
+                diff_array_keys_knob("/items=id"),
             },
         .default_rate_limit = {{300, 1min}, {1500, 1h}, {3000, 24h}},
         .default_poll_interval = 15min,
@@ -60,6 +62,7 @@ kind_spec precoro_spec() {
                               "stocktransfers", "budgets", "documentcustomfields",
                               "itemcustomfields"},
         .default_resources = {"suppliers", "purchaseorders", "invoices"},
+        .check = check_diff_array_keys,
         .create = make_precoro_source,
         .demo = sim::precoro_demo,
         .webhook = make_webhook_handler,

@@ -23,7 +23,7 @@ class retailcrm_source final : public source {
     explicit retailcrm_source(source_context& ctx)
         : config_(ctx.config), http_(ctx.http), status_(ctx.status),
           page_limit_(config_.option_int("page_limit")),
-          skip_own_(config_.option_bool("skip_own_changes")),
+          skip_own_(config_.option_bool("skip_own_changes")), resync_(ctx.resync),
           api_(config_.base_url + std::string(k_api)) {
         auto zone = account_zone::load(config_.option_string("timezone"));
         if (auto* z = std::get_if<account_zone>(&zone)) {
@@ -138,10 +138,10 @@ class retailcrm_source final : public source {
     }
 
     // filter[startDate] of a first run: the `start_date` knob as written, else `start_from` in
-    // account time, else none (the whole history).
+    // account time, else none (the whole history). A resync's `from` (in start_from) wins.
     std::optional<std::string> bootstrap_start_date() const {
         auto knob = config_.option_string("start_date");
-        if (!knob.empty()) {
+        if (!knob.empty() && !resync_) {
             return knob;
         }
         if (!config_.start_from) {
@@ -166,6 +166,7 @@ class retailcrm_source final : public source {
     source_status& status_;
     std::int64_t page_limit_;
     bool skip_own_;
+    bool resync_;  ///< built for a resync: its `from` wins over the start_date knob
     std::string api_;
     std::optional<account_zone> zone_;
     std::string zone_error_;
