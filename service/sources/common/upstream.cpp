@@ -7,6 +7,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace changefeed::sources {
 
 namespace asio = boost::asio;
@@ -17,6 +20,27 @@ bool default_retryable(unsigned status) { return status == 429 || status >= 500;
 
 std::string method_and_url(const http::client_request& req) {
     return req.method + " " + http::redact_url(req.url);
+}
+
+// A vendor that echoes the request in its error may echo the Authorization header, whose Basic
+// credentials are not among the configured secrets (only their parts are).
+std::string hide_authorization(const http::client_request& req, std::string text) {
+    for (const auto& [name, value] : req.headers) {
+        if (name.size() != 13 || !std::equal(name.begin(), name.end(), "authorization", [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == b;
+            })) {
+            continue;
+        }
+        auto space = value.find(' ');
+        auto credential = space == std::string::npos ? value : value.substr(space + 1);
+        if (credential.size() < 4) {
+            continue;
+        }
+        for (auto pos = text.find(credential); pos != std::string::npos; pos = text.find(credential, pos)) {
+            text.replace(pos, credential.size(), "***");
+        }
+    }
+    return text;
 }
 
 }  // namespace
@@ -55,7 +79,7 @@ std::string upstream::describe(const http::client_request& req,
             text += ": " + vendor;
         }
     }
-    return scrub(std::move(text));
+    return scrub(hide_authorization(req, std::move(text)));
 }
 
 void upstream::fail(const http::client_request& req, const http::client_response& res,
