@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
 
 namespace changefeed::sources {
@@ -40,6 +41,27 @@ bool json_or_unlabelled(std::optional<std::string_view> content_type) {
     }
     return lowered == "application/json" ||
            (lowered.size() > 5 && lowered.compare(lowered.size() - 5, 5, "+json") == 0);
+}
+
+// A vendor that echoes the request in its error may echo the Authorization header, whose Basic
+// credentials are not among the configured secrets (only their parts are).
+std::string hide_authorization(const http::client_request& req, std::string text) {
+    for (const auto& [name, value] : req.headers) {
+        if (name.size() != 13 || !std::equal(name.begin(), name.end(), "authorization", [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == b;
+            })) {
+            continue;
+        }
+        auto space = value.find(' ');
+        auto credential = space == std::string::npos ? value : value.substr(space + 1);
+        if (credential.size() < 4) {
+            continue;
+        }
+        for (auto pos = text.find(credential); pos != std::string::npos; pos = text.find(credential, pos)) {
+            text.replace(pos, credential.size(), "***");
+        }
+    }
+    return text;
 }
 
 }  // namespace
@@ -78,7 +100,7 @@ std::string upstream::describe(const http::client_request& req,
             text += ": " + vendor;
         }
     }
-    return scrub(std::move(text));
+    return scrub(hide_authorization(req, std::move(text)));
 }
 
 void upstream::fail(const http::client_request& req, const http::client_response& res,

@@ -101,6 +101,12 @@ def main():
     check(pod_sc.get("runAsNonRoot") is True, "pod securityContext.runAsNonRoot must be true")
     check(isinstance(pod_sc.get("runAsUser"), int) and pod_sc["runAsUser"] != 0,
           "pod securityContext.runAsUser must be a non-zero uid")
+    check(isinstance(pod_sc.get("runAsGroup"), int) and pod_sc["runAsGroup"] != 0,
+          "pod securityContext.runAsGroup must be a non-zero gid")
+    check((pod_sc.get("seccompProfile") or {}).get("type") == "RuntimeDefault",
+          "pod securityContext.seccompProfile must be RuntimeDefault")
+    check(not pod_spec.get("hostNetwork") and not pod_spec.get("hostPID") and not pod_spec.get("hostIPC"),
+          "no host namespaces")
     containers = pod_spec["containers"]
     check(len(containers) == 1, "one container")
     c = containers[0]
@@ -115,6 +121,9 @@ def main():
     check(sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem must be true")
     check(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation must be false")
     check(sc.get("runAsNonRoot") is True, "container runAsNonRoot must be true")
+    check(sc.get("privileged") in (None, False), "the container must not be privileged")
+    check(sc.get("runAsUser") is None or (isinstance(sc["runAsUser"], int) and sc["runAsUser"] != 0),
+          "container securityContext.runAsUser must not be root")
     caps = sc.get("capabilities") or {}
     check(caps.get("drop") == ["ALL"] and not caps.get("add"), f"capabilities must drop ALL: {caps!r}")
     resources = c.get("resources") or {}
