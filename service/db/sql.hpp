@@ -150,21 +150,24 @@ DO UPDATE SET data = EXCLUDED.data, updated_at = now()
 
 // ---- Precoro (migrations/0004_precoro.sql) ----
 
-/// Queues a webhook delivery, coalescing with a waiting one of the same entity: create (0) beats
-/// update (1), a newer idn replaces an older, and `version` takes a new number so that a fetch
-/// already in flight leaves the row for another fetch. $1 source, $2 type, $3 id, $4 action, $5 idn or NULL.
-/// Returns whether the row is new.
+/// Queues webhook deliveries, each coalescing with a waiting row of the same entity: create (0)
+/// beats update (1), a newer idn replaces an older, and `version` takes a new number so that a
+/// fetch already in flight leaves the row for another fetch. $1 source, $2 a JSON array of
+/// {"t": type, "i": id, "a": action, "n": idn or null, "c": deliveries}, at most one per entity
+/// (a statement cannot update a row twice). Returns type, id and whether the row is new.
 inline constexpr std::string_view k_precoro_enqueue = R"~(
-INSERT INTO precoro_queue AS q (source, entity_type, entity_id, action, idn)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO precoro_queue AS q (source, entity_type, entity_id, action, idn, deliveries)
+SELECT $1, u.t, u.i, u.a, u.n, u.c
+  FROM jsonb_to_recordset($2::jsonb) AS u(t smallint, i bigint, a smallint, n text, c integer)
+ ORDER BY u.t, u.i
 ON CONFLICT (source, entity_type, entity_id) DO UPDATE
    SET action = least(q.action, EXCLUDED.action),
        idn = coalesce(EXCLUDED.idn, q.idn),
        version = nextval('precoro_queue_versions'),
-       deliveries = q.deliveries + 1,
+       deliveries = q.deliveries + EXCLUDED.deliveries,
        updated_at = now(),
        attempts = 0, not_before = NULL, last_error = NULL
-RETURNING (xmax = 0)
+RETURNING entity_type, entity_id, (xmax = 0)
 )~";
 
 /// The queued entities due for a fetch, oldest delivery first. $1 source, $2 limit.

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <csignal>
@@ -331,6 +332,42 @@ TEST_F(precoro_test, repeated_deliveries_coalesce_into_one_fetch) {
     EXPECT_EQ(e.at("resource_id"), std::to_string(id).c_str());
     EXPECT_EQ(e.at("data"), json::value(sim_->entities("purchaseorders").at(id)));
     EXPECT_FALSE(e.contains("changes"));
+}
+
+TEST_F(precoro_test, concurrent_deliveries_are_each_stored_and_those_of_one_entity_coalesce) {
+    test::scratch_database db;
+    start_sim();
+    foreign_holder other_replica(db.url());  // nothing is fetched: the queue keeps every row
+    test::running_service svc(test::config_with_sources(db.url(), source_yaml(runner_->base_url(), "1h")));
+    auto port = svc.port();
+    // Senders at once, so that deliveries share the writer's commits: each posts one delivery of
+    // a shared supplier and one of its own.
+    constexpr int k_senders = 8;
+    constexpr std::int64_t k_shared = 500;
+    std::vector<std::string> shared_status(k_senders), own_status(k_senders);
+    {
+        std::vector<std::thread> senders;
+        for (int i = 0; i < k_senders; ++i) {
+            senders.emplace_back([&, i] {
+                auto status = [&](const std::string& body) {
+                    return std::string(json::parse(post_webhook(port, body).body).at("status").as_string());
+                };
+                shared_status[i] = status(delivery(7, k_shared, i % 2));
+                own_status[i] = status(delivery(7, 1000 + i, 1));
+            });
+        }
+        for (auto& t : senders) {
+            t.join();
+        }
+    }
+    EXPECT_EQ(std::count(shared_status.begin(), shared_status.end(), "accepted"), 1);
+    EXPECT_EQ(std::count(shared_status.begin(), shared_status.end(), "duplicate"), k_senders - 1);
+    EXPECT_EQ(std::count(own_status.begin(), own_status.end(), "accepted"), k_senders);
+    EXPECT_EQ(queue_rows(db.url()), k_senders + 1);
+    EXPECT_EQ(scalar(db.url(), "SELECT deliveries FROM precoro_queue WHERE entity_id = 500"), k_senders);
+    EXPECT_EQ(scalar(db.url(), "SELECT action FROM precoro_queue WHERE entity_id = 500"), 0);
+    EXPECT_EQ(scalar(db.url(), "SELECT count(*) FROM precoro_queue WHERE entity_id >= 1000 AND deliveries = 1"),
+              k_senders);
 }
 
 TEST_F(precoro_test, the_database_down_answers_503_and_the_retried_delivery_is_stored_once) {

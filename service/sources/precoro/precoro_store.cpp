@@ -6,6 +6,10 @@
 #include <boost/json/serialize.hpp>
 #include <pqxx/pqxx>
 
+#include <algorithm>
+#include <set>
+#include <utility>
+
 namespace changefeed::sources::precoro {
 
 namespace {
@@ -27,10 +31,47 @@ time::time_point from_micros(std::int64_t us) {
 
 }  // namespace
 
-bool enqueue(pqxx::dbtransaction& tx, const std::string& source, const delivery& d) {
-    auto r = tx.exec_params1(std::string(db::sql::k_precoro_enqueue), source, d.type, d.id, d.action,
-                             d.idn);
-    return r[0].as<bool>();
+std::vector<bool> enqueue(pqxx::dbtransaction& tx, const std::string& source,
+                          const std::vector<delivery>& deliveries) {
+    struct row {
+        int action = 1;
+        std::optional<std::string> idn;
+        int count = 0;
+    };
+    // Ordered by entity: concurrent transactions lock their rows in the same order.
+    std::map<std::pair<int, std::int64_t>, row> rows;
+    for (const auto& d : deliveries) {
+        auto& r = rows[{d.type, d.id}];
+        r.action = r.count == 0 ? d.action : std::min(r.action, d.action);
+        if (d.idn) {
+            r.idn = d.idn;
+        }
+        ++r.count;
+    }
+    boost::json::array input;
+    input.reserve(rows.size());
+    for (const auto& [key, r] : rows) {
+        boost::json::value idn = nullptr;
+        if (r.idn) {
+            idn = boost::json::string(*r.idn);
+        }
+        input.push_back(boost::json::object{
+            {"t", key.first}, {"i", key.second}, {"a", r.action}, {"n", std::move(idn)}, {"c", r.count}});
+    }
+    std::set<std::pair<int, std::int64_t>> fresh;
+    for (const auto& r : tx.exec_params(std::string(db::sql::k_precoro_enqueue), source,
+                                        boost::json::serialize(input))) {
+        if (r[2].as<bool>()) {
+            fresh.emplace(r[0].as<int>(), r[1].as<std::int64_t>());
+        }
+    }
+    std::vector<bool> out;
+    out.reserve(deliveries.size());
+    for (const auto& d : deliveries) {
+        // erase: a later delivery of the same entity finds the row its predecessor queued.
+        out.push_back(fresh.erase({d.type, d.id}) == 1);
+    }
+    return out;
 }
 
 queue_snapshot read_queue(pqxx::connection_base& conn, const std::string& source, std::size_t limit) {

@@ -30,8 +30,10 @@ struct queued_entity {
     int attempts = 0;          ///< fetches the vendor refused so far
 };
 
-/// Queues (or coalesces) a delivery; true when no row of that entity was waiting.
-bool enqueue(pqxx::dbtransaction& tx, const std::string& source, const delivery& d);
+/// Queues (or coalesces) deliveries in one statement; for each, in order, true when no row of
+/// its entity was waiting (of several deliveries of one entity, only the first can be).
+std::vector<bool> enqueue(pqxx::dbtransaction& tx, const std::string& source,
+                          const std::vector<delivery>& deliveries);
 
 struct queue_snapshot {
     std::vector<queued_entity> due;  ///< oldest delivery first
