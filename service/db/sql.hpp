@@ -129,7 +129,7 @@ inline constexpr std::string_view k_fail_resync =
 inline constexpr std::string_view k_select_resource_states = R"~(
 SELECT resource_id, data::text FROM resource_states
  WHERE source = $1 AND resource = $2
-   AND resource_id = ANY (ARRAY(SELECT jsonb_array_elements_text($3::jsonb)))
+   AND resource_id IN (SELECT jsonb_array_elements_text($3::jsonb))
 )~";
 
 /// $1 source, $2 resource, $3 a JSON array of {id, data} with each id once: stores each data,
