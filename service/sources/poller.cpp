@@ -342,6 +342,7 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         };
         bool restored = false;
         unsigned failures = 0;
+        status.holder = lease == nullptr;
         while (!stopping) {
             // Only the replica holding the source polls it.
             if (lease != nullptr) {

@@ -32,8 +32,9 @@ struct source_status {
     std::uint64_t requests_total = 0;  ///< upstream requests this process made
     /// Newest upstream occurred_at stored (for lag); nullopt before the first event.
     std::optional<time::time_point> newest_occurred_at;
-    /// Whether this replica holds the source (several replicas: one polls, the others stand by).
-    bool holder = true;
+    /// Whether this replica holds the source (several replicas: one polls, the others stand by);
+    /// false until the poller has taken the lease.
+    bool holder = false;
     /// Source-specific fields (queue depth, resync progress...), merged into the JSON.
     boost::json::object extra;
 };
