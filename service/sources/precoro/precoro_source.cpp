@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace changefeed::sources::precoro {
 
@@ -503,11 +504,24 @@ private:
             for (const auto& e : writes->entities) {
                 store_entity(tx, source, e.resource, e.id, e.state);
             }
-            for (const auto& q : writes->done) {
-                queue_done(tx, source, q);
+            // The queue's rows in (type, id) order, the order in which a batch of webhook
+            // deliveries locks them: any other order can deadlock with it.
+            std::vector<std::tuple<int, std::int64_t, std::size_t>> order;  // index >= done: retry
+            for (std::size_t i = 0; i < writes->done.size(); ++i) {
+                order.emplace_back(writes->done[i].type, writes->done[i].id, i);
             }
-            for (const auto& r : writes->retry) {
-                queue_later(tx, source, r.entity, r.delay, r.error);
+            for (std::size_t i = 0; i < writes->retry.size(); ++i) {
+                const auto& q = writes->retry[i].entity;
+                order.emplace_back(q.type, q.id, writes->done.size() + i);
+            }
+            std::sort(order.begin(), order.end());
+            for (const auto& [type, id, index] : order) {
+                if (index < writes->done.size()) {
+                    queue_done(tx, source, writes->done[index]);
+                } else {
+                    const auto& r = writes->retry[index - writes->done.size()];
+                    queue_later(tx, source, r.entity, r.delay, r.error);
+                }
             }
         };
     }
