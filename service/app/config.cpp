@@ -598,6 +598,11 @@ class loader {
             if (knob.required && value.get_string().empty()) {
                 fail(*n, key, "must not be empty");
             }
+            if (auto size = value.get_string().size(); size > 0 && size < knob.min_length) {
+                fail(*n, key,
+                     fmt::format("must be at least {} characters long{}", knob.min_length,
+                                 knob.type == knob_type::secret ? ", so that it cannot be guessed" : ""));
+            }
             break;
         case knob_type::boolean:
             value = bool_value(*n, key);

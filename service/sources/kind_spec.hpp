@@ -47,6 +47,7 @@ struct knob_spec {
     knob_type type = knob_type::string;
     boost::json::value default_value{};  // null: no default
     bool required = false;               // strings and secrets must then also be non-empty
+    std::size_t min_length = 0;          // strings and secrets, when not empty
     std::string help{};
     std::vector<boost::json::value> allowed_values{};  // empty: any value of the type
     std::int64_t min_int = 1;                          // integers only

@@ -31,7 +31,7 @@ const env_map k_spec_env{
     {"STRUCT_API_KEY", "struct-key-6Hn"},
     {"PRECORO_TOKEN", "precoro-token-1Vc"},
     {"PRECORO_EMAIL", "precoro-mail-5Ge@example.com"},
-    {"PRECORO_WEBHOOK_SECRET", "precoro-hook-0Yp"},
+    {"PRECORO_WEBHOOK_SECRET", "precoro-hook-0Yp4Vq"},
 };
 
 // The example of SPEC section 3, verbatim.
@@ -179,7 +179,7 @@ TEST(config, spec_example_loads_with_defaults_and_env) {
     EXPECT_EQ(precoro.resources,
               (std::vector<std::string>{"suppliers", "purchaseorders", "invoices"}));
     EXPECT_EQ(precoro.option_string("email"), "precoro-mail-5Ge@example.com");
-    EXPECT_EQ(precoro.option_string("webhook_secret"), "precoro-hook-0Yp");
+    EXPECT_EQ(precoro.option_string("webhook_secret"), "precoro-hook-0Yp4Vq");
     EXPECT_EQ(precoro.option_int("per_page"), 200);
     EXPECT_EQ(precoro.option_duration("overlap"), 10min);
     EXPECT_THROW(precoro.option_string("tokn"), std::logic_error);
@@ -218,7 +218,8 @@ TEST(config, diff_array_keys_are_checked_when_loading) {
 }
 
 TEST(config, precoro_diff_array_keys_are_checked_when_loading) {
-    const std::string secrets = "    token: t\n    email: e@example.com\n    webhook_secret: w\n";
+    const std::string secrets =
+        "    token: t\n    email: e@example.com\n    webhook_secret: w-0123456789abcdef\n";
     auto ok = load_ok(with_source("precoro", secrets + "    diff_array_keys: [\"/items=id\"]\n"));
     EXPECT_EQ(ok.sources[0].option_string_list("diff_array_keys"), std::vector<std::string>{"/items=id"});
     auto error = load_error(with_source("precoro", secrets + "    diff_array_keys: [\"/items\"]\n"));
@@ -357,6 +358,12 @@ TEST(config, missing_required_secret) {
                                "    token: t\n    email: e\n    webhook_secret: \"${EMPTY}\"\n"),
                    {{"EMPTY", ""}}),
         "test.yaml:8: sources[0].webhook_secret: must not be empty");
+    auto short_secret = load_error(with_source("precoro",
+                                               "    token: t\n    email: e\n    webhook_secret: \"${HOOK}\"\n"),
+                                   {{"HOOK", "hook-11char"}});
+    EXPECT_EQ(short_secret,
+              "test.yaml:8: sources[0].webhook_secret: must be at least 12 characters long, so "
+              "that it cannot be guessed");
     EXPECT_EQ(load_error("listen: \"0.0.0.0:1\"\n"), "test.yaml:1: database_url: required");
     EXPECT_EQ(load_error(""), "test.yaml: database_url: required");
 }
@@ -381,7 +388,7 @@ TEST(config, bad_enum_value) {
     EXPECT_EQ(load_error(with_source("retailcrm", "    api_key: k\n    page_limit: 30\n")),
               "test.yaml:7: sources[0].page_limit: must be one of 20, 50, 100, 250");
     EXPECT_EQ(
-        load_error(with_source("precoro", "    token: t\n    email: e\n    webhook_secret: w\n"
+        load_error(with_source("precoro", "    token: t\n    email: e\n    webhook_secret: w-0123456789abcdef\n"
                                           "    per_page: 500\n")),
         "test.yaml:9: sources[0].per_page: must be one of 10, 20, 50, 100, 200");
     EXPECT_EQ(load_error("database_url: postgresql://localhost/cf\nlog_level: verbose\n"),

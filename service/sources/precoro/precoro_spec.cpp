@@ -26,7 +26,9 @@ kind_spec precoro_spec() {
                 {.name = "webhook_secret",
                  .type = knob_type::secret,
                  .required = true,
-                 .help = "the ?token= that POST /webhooks/<source> must carry"},
+                 .min_length = 12,
+                 .help = "the ?token= that POST /webhooks/<source> must carry (at least 12 "
+                         "characters: Precoro signs nothing, so this is the only credential)"},
                 {.name = "per_page",
                  .type = knob_type::integer,
                  .default_value = 200,
