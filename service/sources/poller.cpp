@@ -332,8 +332,10 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         http.on_wait = [this](std::optional<time::time_point> until, const std::string& reason) {
             if (until) {
                 status.next_poll_at = until;
-                if (reason != "rate budget") {
+                if (reason != k_waiting_for_budget) {
+                    // A request being retried: shown while it is, not only once retries run out.
                     status.state = source_state::backing_off;
+                    status.last_error = reason;
                 }
             } else {
                 status.next_poll_at.reset();

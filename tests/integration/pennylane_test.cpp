@@ -145,6 +145,19 @@ TEST_F(pennylane_test, a_429_storm_is_ridden_out_without_a_protocol_violation) {
     running_service svc(config_with_sources(
         db_.url(), source_yaml(runner.base_url(), "    rate_limit: [{limit: 100, window: 1s}]\n"
                                                   "    resources: [products]\n")));
+    // The storm shows in /sources while a request is retried, not only once retries run out.
+    auto last_error = [&] {
+        auto s = json::parse(http_get(svc.port(), "/sources").body).at("sources").at(0);
+        return s.at("last_error").is_string() ? std::string(s.at("last_error").as_string()) : "";
+    };
+    std::string shown;
+    for (int i = 0; i < 600 && shown.find("answered 429") == std::string::npos; ++i) {
+        shown = last_error();
+        if (shown.find("answered 429") == std::string::npos) {
+            std::this_thread::sleep_for(50ms);  // /sources is a state, not an event to await
+        }
+    }
+    EXPECT_NE(shown.find("answered 429"), std::string::npos) << shown;
     auto feed = read_feed_until(svc.port(), expected.size(), 90s);
 
     EXPECT_EQ(received_changes(feed.events), expected);

@@ -82,6 +82,12 @@ TEST(upstream, server_errors_are_retried_then_reported_as_unavailable) {
     sources::upstream up(ioc.get_executor(), s);
     std::vector<std::string> statuses;
     up.on_request = [&](const std::string& st) { statuses.push_back(st); };
+    std::vector<std::string> retried;
+    up.on_wait = [&](std::optional<time::time_point> until, const std::string& reason) {
+        if (until) {
+            retried.push_back(reason);
+        }
+    };
     run_coro(ioc, [&]() -> asio::awaitable<void> {
         http::client_request req;
         req.url = srv.url();
@@ -99,6 +105,12 @@ TEST(upstream, server_errors_are_retried_then_reported_as_unavailable) {
     }());
     EXPECT_EQ(srv.arrivals.size(), 3u);
     EXPECT_EQ(statuses, (std::vector<std::string>{"503", "503", "503"}));
+    // Each wait before a retry names what is retried, without the secret the vendor echoed.
+    ASSERT_EQ(retried.size(), 2u);
+    for (const auto& reason : retried) {
+        EXPECT_NE(reason.find("answered 503"), std::string::npos) << reason;
+        EXPECT_EQ(reason.find("sekrit-token-123"), std::string::npos) << reason;
+    }
 }
 
 TEST(upstream, rejected_credentials_fail_at_once_without_the_secret) {
@@ -174,7 +186,7 @@ TEST(upstream, the_budget_spaces_requests_out) {
     }
     EXPECT_GE(waits.size(), 2u);
     for (const auto& reason : waits) {
-        EXPECT_EQ(reason, "rate budget");
+        EXPECT_EQ(reason, sources::k_waiting_for_budget);
     }
 }
 

@@ -143,7 +143,7 @@ asio::awaitable<void> upstream::acquire() {
             }
             co_return;
         }
-        co_await wait_for(*wait, "rate budget");
+        co_await wait_for(*wait, std::string(k_waiting_for_budget));
     }
 }
 
@@ -220,7 +220,7 @@ asio::awaitable<http::client_response> upstream::send(http::client_request req) 
                   {{"source", settings_.source},
                    {"problem", last_problem},
                    {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
-        co_await wait_for(std::chrono::duration_cast<std::chrono::microseconds>(delay), "retry");
+        co_await wait_for(std::chrono::duration_cast<std::chrono::microseconds>(delay), last_problem);
     }
     throw upstream_error(upstream_failure::unavailable, last_problem);
 }

@@ -18,9 +18,13 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace changefeed::sources {
+
+/// The reason on_wait gives while a request waits for the rate budget.
+inline constexpr std::string_view k_waiting_for_budget = "rate budget";
 
 enum class upstream_failure {
     auth,         ///< 401/403: credentials or scopes are wrong; retrying soon will not help
@@ -102,8 +106,8 @@ public:
     std::function<void(const std::string& status)> on_request;
     /// Called when the limiter admits a request (to persist the budget).
     std::function<void(time::time_point at)> on_admitted;
-    /// Called when send() starts waiting (for budget or a retry) until `until`, with the reason;
-    /// and with nullopt when it goes on.
+    /// Called when send() starts waiting until `until`, with the reason: k_waiting_for_budget, or
+    /// for a retry the problem being retried (scrubbed of secrets); and with nullopt when it goes on.
     std::function<void(std::optional<time::time_point> until, const std::string& reason)> on_wait;
 
 private:
