@@ -207,9 +207,13 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         asio::steady_timer done_signal;
     };
     std::shared_ptr<inflight> pending;
+    /// How many times a retry's problem was shown in last_error: a commit clears last_error only
+    /// when none was shown since its step was handed over (the next step may be retrying already).
+    std::uint64_t retries_shown = 0;
 
     // Commits `s` (events, checkpoints, extra) and records the outcome in the status.
-    asio::awaitable<void> commit(poll_step s, bool adopted) {
+    // `retries_shown_before`: retries_shown when the step was handed over.
+    asio::awaitable<void> commit(poll_step s, bool adopted, std::uint64_t retries_shown_before) {
         // What the commit will be reported as (the request gives the events away).
         std::vector<stored_tally> tally;
         std::optional<time::time_point> newest;
@@ -237,7 +241,9 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         }
         status.events_total += result.inserted;
         status.last_success_at = time::now();
-        status.last_error.clear();
+        if (retries_shown == retries_shown_before) {
+            status.last_error.clear();
+        }
         if (newest && (!status.newest_occurred_at || *newest > *status.newest_occurred_at)) {
             status.newest_occurred_at = newest;
         }
@@ -290,9 +296,10 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
             auto p = std::make_shared<inflight>(executor);
             pending = p;
             auto self = shared_from_this();
-            auto work = [self, p, s = std::move(s)]() mutable -> asio::awaitable<void> {
+            auto work = [self, p, s = std::move(s),
+                         shown = retries_shown]() mutable -> asio::awaitable<void> {
                 try {
-                    co_await self->commit(std::move(s), true);
+                    co_await self->commit(std::move(s), true, shown);
                 } catch (...) {
                     p->failure = std::current_exception();
                 }
@@ -301,7 +308,7 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
             };
             asio::co_spawn(executor, std::move(work), asio::detached);
         } else {
-            co_await commit(std::move(s), false);
+            co_await commit(std::move(s), false, retries_shown);
         }
         status.checkpoint = adapter->checkpoint();
         co_return more ? std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(0))
@@ -336,6 +343,7 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
                     // A request being retried: shown while it is, not only once retries run out.
                     status.state = source_state::backing_off;
                     status.last_error = reason;
+                    ++retries_shown;
                 }
             } else {
                 status.next_poll_at.reset();
