@@ -92,6 +92,19 @@ std::string last_error(unsigned short port, const std::string& name) {
     return {};
 }
 
+// The source's last_error once `accept` takes it, or the last one seen when 20 s passed.
+std::string await_last_error(unsigned short port, const std::string& name,
+                             const std::function<bool(const std::string&)>& accept) {
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    std::string shown = last_error(port, name);
+    while (!accept(shown) && std::chrono::steady_clock::now() < deadline) {
+        // /sources is a state, not an event a test can await: look again shortly.
+        std::this_thread::sleep_for(50ms);
+        shown = last_error(port, name);
+    }
+    return shown;
+}
+
 std::string first_or_none(const std::vector<std::string>& v) { return v.empty() ? "" : v.front(); }
 
 class upstream_faults_test : public ::testing::Test {
@@ -271,16 +284,9 @@ TEST_F(upstream_faults_test, every_source_rides_out_every_fault_and_loses_and_du
         // checkpoints from the database, so the exactly-once check after the fault also shows
         // that no checkpoint was stored ahead of its events.
         for (auto* v : vendors) {
-            std::string shown;
-            auto deadline = std::chrono::steady_clock::now() + 20s;
-            while (std::chrono::steady_clock::now() < deadline) {
-                shown = last_error(port, v->name);
-                if (shown.find(fc.shown) != std::string::npos) {
-                    break;
-                }
-                // /sources is a state, not an event a test can await: look again shortly.
-                std::this_thread::sleep_for(50ms);
-            }
+            auto shown = await_last_error(port, v->name, [&](const std::string& e) {
+                return e.find(fc.shown) != std::string::npos;
+            });
             EXPECT_NE(shown.find(fc.shown), std::string::npos)
                 << v->name << " during " << name << ": last_error \"" << shown << "\"";
             EXPECT_EQ(shown.find("sim-"), std::string::npos) << v->name << ": a credential in " << shown;
@@ -299,12 +305,7 @@ TEST_F(upstream_faults_test, every_source_rides_out_every_fault_and_loses_and_du
     // Recovered: the next successful step clears the error. (With the 300 ms timeout a step may
     // still time out now and then on a busy machine; the one after it succeeds.)
     for (auto* v : vendors) {
-        std::string shown = last_error(port, v->name);
-        auto deadline = std::chrono::steady_clock::now() + 20s;
-        while (!shown.empty() && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(50ms);
-            shown = last_error(port, v->name);
-        }
+        auto shown = await_last_error(port, v->name, [](const std::string& e) { return e.empty(); });
         EXPECT_EQ(shown, "") << v->name;
         auto violations = v->sim->violations();
         EXPECT_TRUE(violations.empty()) << v->name << ": " << violations.size() << ": "
