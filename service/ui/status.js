@@ -451,7 +451,8 @@
 
   function showEvents(events) {
     const list = $('events');
-    for (const ev of events) {
+    // Only the newest TAIL_MAX of a burst (a catch-up commits hundreds at once) would stay shown.
+    for (const ev of events.slice(-TAIL_MAX)) {
       list.prepend(eventRow(ev));
     }
     while (list.children.length > TAIL_MAX) list.lastElementChild.remove();
