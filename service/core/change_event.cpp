@@ -3,7 +3,6 @@
 #include <openssl/evp.h>
 
 #include <array>
-#include <cstdio>
 #include <stdexcept>
 
 namespace changefeed::core {
@@ -14,14 +13,35 @@ namespace {
 constexpr std::array<unsigned char, 16> k_namespace{0x5b, 0x8e, 0x3c, 0x1d, 0x7a, 0x42, 0x4f, 0x0e,
                                                     0x9c, 0x61, 0x2d, 0xb4, 0xe8, 0x17, 0x53, 0xa9};
 
+// SHA-1 fetched once per thread with its context reused: fetching and allocating per call cost
+// more than hashing a short identity.
+class sha1_hasher {
+public:
+    sha1_hasher() : md_(EVP_MD_fetch(nullptr, "SHA1", nullptr)), ctx_(EVP_MD_CTX_new()) {}
+    ~sha1_hasher() {
+        EVP_MD_CTX_free(ctx_);
+        EVP_MD_free(md_);
+    }
+    sha1_hasher(const sha1_hasher&) = delete;
+    sha1_hasher& operator=(const sha1_hasher&) = delete;
+
+    EVP_MD_CTX* begin() {
+        if (md_ == nullptr || ctx_ == nullptr || EVP_DigestInit_ex(ctx_, md_, nullptr) != 1) {
+            throw std::runtime_error("SHA-1 unavailable");
+        }
+        return ctx_;
+    }
+
+private:
+    EVP_MD* md_;
+    EVP_MD_CTX* ctx_;
+};
+
 }  // namespace
 
 std::string make_event_id(std::initializer_list<std::string_view> identity) {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) != 1) {
-        EVP_MD_CTX_free(ctx);
-        throw std::runtime_error("SHA-1 unavailable");
-    }
+    thread_local sha1_hasher hasher;
+    EVP_MD_CTX* ctx = hasher.begin();
     EVP_DigestUpdate(ctx, k_namespace.data(), k_namespace.size());
     bool first = true;
     for (std::string_view part : identity) {
@@ -35,16 +55,19 @@ std::string make_event_id(std::initializer_list<std::string_view> identity) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx, digest.data(), &len);
-    EVP_MD_CTX_free(ctx);
     digest[6] = static_cast<unsigned char>((digest[6] & 0x0f) | 0x50);
     digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);
-    char text[37];
-    std::snprintf(text, sizeof text,
-                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", digest[0],
-                  digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
-                  digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14],
-                  digest[15]);
-    return std::string(text, 36);
+    constexpr std::string_view hex = "0123456789abcdef";
+    std::string text;
+    text.reserve(36);
+    for (std::size_t i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            text += '-';
+        }
+        text += hex[digest[i] >> 4];
+        text += hex[digest[i] & 0xf];
+    }
+    return text;
 }
 
 boost::json::object to_payload(const change_event& e, std::string_view recorded_at) {

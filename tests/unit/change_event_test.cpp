@@ -17,6 +17,13 @@ TEST(event_id, is_a_deterministic_version5_uuid) {
     EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
 }
 
+// Stored ids dedupe redeliveries across upgrades: the value must never change (it is RFC 4122's
+// version 5 of the joined parts, as Python's uuid.uuid5 computes it).
+TEST(event_id, is_stable_across_releases) {
+    EXPECT_EQ(make_event_id({"pennylane", "customers", "4711", "update", "2026-11-20T09:15:02.123Z"}),
+              "ba4644b4-1c26-5fee-b8d4-a2746dd441f3");
+}
+
 TEST(event_id, parts_never_run_into_each_other) {
     EXPECT_NE(make_event_id({"ab", "c"}), make_event_id({"a", "bc"}));
     EXPECT_NE(make_event_id({"s", "r", "1"}), make_event_id({"s", "r", "2"}));
