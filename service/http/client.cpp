@@ -20,6 +20,7 @@
 #include <boost/url/parse.hpp>
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <cctype>
 #include <map>
@@ -247,7 +248,17 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
                 fail(client_errc::tls, "cannot set the TLS server name", t, method);
             }
             stream.set_verify_mode(ssl::verify_peer);
-            stream.set_verify_callback(ssl::host_name_verification(t.host));
+            // OpenSSL reports a name mismatch only as an unspecified verify failure: note it here.
+            auto wrong_host = std::make_shared<bool>(false);
+            stream.set_verify_callback(
+                [check = ssl::host_name_verification(t.host), wrong_host](
+                    bool preverified, ssl::verify_context& ctx) mutable {
+                    bool ok = check(preverified, ctx);
+                    if (preverified && !ok) {
+                        *wrong_host = true;
+                    }
+                    return ok;
+                });
             auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
             if (handshake_ec) {
                 if (handshake_ec == beast::error::timeout) {
@@ -256,7 +267,17 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
                 if (handshake_ec == asio::error::operation_aborted) {
                     throw boost::system::system_error(handshake_ec);
                 }
-                fail(client_errc::tls, "TLS handshake failed: " + handshake_ec.message(), t, method);
+                std::string why = "TLS handshake failed: ";
+                long verified = SSL_get_verify_result(stream.native_handle());
+                if (*wrong_host) {
+                    why += "certificate verify failed: the certificate is not valid for " + t.host;
+                } else if (verified != X509_V_OK) {
+                    why += std::string("certificate verify failed: ") +
+                           X509_verify_cert_error_string(verified);
+                } else {
+                    why += handshake_ec.message();
+                }
+                fail(client_errc::tls, why, t, method);
             }
         }
         co_return conn;

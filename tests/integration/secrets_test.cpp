@@ -498,8 +498,9 @@ TEST_F(secrets_test, an_unreachable_database_is_reported_without_its_password) {
 
 // Every source against a TLS listener that presents `identity`: all are refused, with a message
 // naming the TLS failure, and no secret is shown.
+// `reason`: what the error says after "certificate verify failed: ".
 void expect_refused(const std::string& db_url, const tls_identity& identity, const std::string& ca_file,
-                    unsigned short backend_port) {
+                    unsigned short backend_port, const std::string& reason) {
     tls_proxy proxy(identity, backend_port);
     scoped_env trust("SSL_CERT_FILE", ca_file);
     log_capture logs;
@@ -507,9 +508,9 @@ void expect_refused(const std::string& db_url, const tls_identity& identity, con
     {
         auto base = "https://localhost:" + std::to_string(proxy.port());
         running_service svc(config_with_sources(db_url, all_sources(base), {k_feed_token}));
-        auto tls_refused = [](const std::string& e) {
+        auto tls_refused = [&reason](const std::string& e) {
             return e.find("TLS handshake failed") != std::string::npos &&
-                   e.find("certificate verify failed") != std::string::npos;
+                   e.find("certificate verify failed: " + reason) != std::string::npos;
         };
         sources_body = wait_for_errors(svc.port(), tls_refused, 60s);
         EXPECT_EQ(sources_with_error(sources_body, tls_refused), k_source_count)
@@ -525,13 +526,15 @@ TEST_F(secrets_test, an_upstream_with_a_self_signed_certificate_is_refused) {
     test_pki pki;
     hostile_upstream backend(fault::unauthorized);
     // The CA is trusted; the listener's certificate is not signed by it.
-    expect_refused(db_url_, pki.self_signed("DNS:localhost"), pki.ca_file(), backend.port());
+    expect_refused(db_url_, pki.self_signed("DNS:localhost"), pki.ca_file(), backend.port(),
+                   "self-signed certificate");
 }
 
 TEST_F(secrets_test, an_upstream_with_a_trusted_certificate_for_another_host_is_refused) {
     test_pki pki;
     hostile_upstream backend(fault::unauthorized);
-    expect_refused(db_url_, pki.issue("DNS:other.example"), pki.ca_file(), backend.port());
+    expect_refused(db_url_, pki.issue("DNS:other.example"), pki.ca_file(), backend.port(),
+                   "the certificate is not valid for localhost");
 }
 
 TEST_F(secrets_test, an_upstream_with_a_certificate_from_a_trusted_ca_is_accepted) {

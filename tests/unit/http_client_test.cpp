@@ -342,6 +342,7 @@ struct tls_case {
     std::string host;      // in the URL
     bool trust;            // the certificate is given as an extra CA
     bool accepted;
+    std::string reason = {};  // in the error when refused
 };
 
 class http_client_tls : public ::testing::TestWithParam<tls_case> {};
@@ -367,11 +368,13 @@ TEST_P(http_client_tls, verifies_the_peer_certificate_and_host_name) {
         req.url = "https://" + c.host + ":" + std::to_string(port) + "/";
         std::optional<http::client_errc> code;
         std::string body;
+        std::string error;
         try {
             auto res = co_await client.send(req);
             body = res.body;
         } catch (const http::client_error& e) {
             code = e.code();
+            error = e.what();
         }
         acceptor.close();
         if (c.accepted) {
@@ -379,17 +382,22 @@ TEST_P(http_client_tls, verifies_the_peer_certificate_and_host_name) {
             EXPECT_EQ(body, "tls-ok");
         } else {
             EXPECT_EQ(code, http::client_errc::tls);
+            EXPECT_NE(error.find("certificate verify failed: " + c.reason), std::string::npos)
+                << error;
         }
     }());
 }
 
 INSTANTIATE_TEST_SUITE_P(
     certificates, http_client_tls,
-    ::testing::Values(tls_case{"DNS:localhost", "localhost", true, true},
-                      tls_case{"IP:127.0.0.1", "127.0.0.1", true, true},
-                      tls_case{"DNS:localhost", "localhost", false, false},      // self-signed
-                      tls_case{"DNS:other.example", "localhost", true, false},   // wrong host
-                      tls_case{"DNS:localhost", "127.0.0.1", true, false}));     // IP not in cert
+    ::testing::Values(
+        tls_case{"DNS:localhost", "localhost", true, true},
+        tls_case{"IP:127.0.0.1", "127.0.0.1", true, true},
+        tls_case{"DNS:localhost", "localhost", false, false, "self-signed certificate"},
+        tls_case{"DNS:other.example", "localhost", true, false,
+                 "the certificate is not valid for localhost"},
+        tls_case{"DNS:localhost", "127.0.0.1", true, false,
+                 "the certificate is not valid for 127.0.0.1"}));
 
 }  // namespace
 }  // namespace changefeed::test
