@@ -1,6 +1,8 @@
 // The Pennylane source against its simulator and a real PostgreSQL: backlogs with ties across
 // pages, hydration cost, 429 storms, refused cursors, the retention resync, /sources, and a
 // kill -9 between pages.
+#include "resync_support.hpp"
+
 #include "core/json_diff.hpp"
 #include "db/migrations.hpp"
 #include "sim/pennylane/pennylane_simulator.hpp"
@@ -10,6 +12,7 @@
 #include "support/pg_fixture.hpp"
 #include "support/service_fixture.hpp"
 #include "support/sim_runner.hpp"
+#include "support/source_status.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -22,7 +25,6 @@
 #include <mutex>
 #include <csignal>
 #include <filesystem>
-#include <thread>
 #include <unistd.h>
 #include <fstream>
 #include <set>
@@ -165,16 +167,10 @@ TEST_F(pennylane_test, a_request_waiting_out_a_429_shows_in_sources) {
     running_service svc(config_with_sources(
         db_.url(), source_yaml(runner.base_url(), fast_budget() + "    resources: [suppliers]\n"
                                                                   "    page_limit: 10\n")));
-    json::object shown;
-    auto deadline = std::chrono::steady_clock::now() + 15s;
-    while (std::chrono::steady_clock::now() < deadline) {
-        shown = json::parse(http_get(svc.port(), "/sources").body).at("sources").at(0).as_object();
-        const auto& e = shown.at("last_error");
-        if (e.is_string() && e.get_string().find("answered 429") != json::string::npos) {
-            break;
-        }
-        std::this_thread::sleep_for(50ms);  // /sources is a state, not an event to await
-    }
+    auto shown = await_source(
+        svc.port(), "pennylane",
+        [](const json::object& s) { return last_error_of(s).find("answered 429") != std::string::npos; },
+        15s);
     const auto& e = shown.at("last_error");
     ASSERT_TRUE(e.is_string()) << json::serialize(shown);
     EXPECT_NE(e.get_string().find("answered 429"), json::string::npos) << json::serialize(shown);
@@ -262,28 +258,6 @@ TEST_F(pennylane_test, a_watermark_beyond_retention_resyncs_through_the_list_end
     EXPECT_TRUE(sim.violations().empty());
 }
 
-// GET /sources' resync object of the one source, once `done(resync)` holds (bounded wait).
-json::object wait_for_resync(unsigned short port, const std::string& token,
-                             const std::function<bool(const json::object&)>& done) {
-    json::object last;
-    for (int i = 0; i < 600; ++i) {
-        auto reply = http_get(port, "/sources", {{"Authorization", "Bearer " + token}});
-        if (reply.status == 200) {
-            auto body = json::parse(reply.body);
-            const auto& s = body.at("sources").as_array().at(0).as_object();
-            if (const auto* r = s.if_contains("resync")) {
-                last = r->as_object();
-                if (done(last)) {
-                    return last;
-                }
-            }
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    ADD_FAILURE() << "the resync did not get there: " << json::serialize(last);
-    return last;
-}
-
 // Holds every simulator request while closed (so a resync stays running as long as a test needs).
 class request_gate {
 public:
@@ -346,10 +320,9 @@ TEST_F(pennylane_test, a_resync_replays_without_duplicates_and_lists_what_the_ch
     auto again = http_request(svc.port(), "POST", "/sources/pennylane/resync", auth);
     EXPECT_EQ(again.status, 409u);
     EXPECT_NE(again.body.find("resync_running"), std::string::npos) << again.body;
-    wait_for_resync(svc.port(), token, [](const json::object& r) { return r.at("state") == "running"; });
+    await_resync(svc.port(), token, "pennylane", [](const json::object& r) { return r.at("state") == "running"; });
     gate.open();
-    auto replay = wait_for_resync(svc.port(), token,
-                                  [](const json::object& r) { return r.at("state") != "running"; });
+    auto replay = await_resync(svc.port(), token, "pennylane", resync_finished);
     EXPECT_EQ(replay.at("state"), "done") << json::serialize(replay);
     EXPECT_EQ(replay.at("events").as_int64(), 120);
     EXPECT_GE(replay.at("pages").as_int64(), 1);
@@ -364,8 +337,7 @@ TEST_F(pennylane_test, a_resync_replays_without_duplicates_and_lists_what_the_ch
     auto listed = http_request(svc.port(), "POST", "/sources/pennylane/resync", auth,
                                R"({"from":")" + time::format_rfc3339(time::now() - 24h * 40) + R"("})");
     ASSERT_EQ(listed.status, 202u) << listed.body;
-    auto listing = wait_for_resync(svc.port(), token,
-                                   [](const json::object& r) { return r.at("state") != "running"; });
+    auto listing = await_resync(svc.port(), token, "pennylane", resync_finished);
     EXPECT_EQ(listing.at("state"), "done") << json::serialize(listing);
     auto snapshots = read_feed_until(svc.port(), records.size(), 30s, token, first.next_since);
     ASSERT_EQ(snapshots.events.size(), records.size());
@@ -501,17 +473,10 @@ TEST_F(pennylane_test, a_rejected_token_marks_the_source_failing_without_leaking
     auto yaml = source_yaml(runner.base_url(), "    resources: [suppliers]\n");
     yaml.replace(yaml.find("sim-pennylane-token"), 19, "wrong-token-4711");
     running_service svc(config_with_sources(db_.url(), yaml));
-    json::object s;
-    for (int i = 0; i < 100; ++i) {
-        // The status is polled: no event is committed that could be awaited instead.
-        s = json::parse(http_get(svc.port(), "/sources").body).at("sources").at(0).as_object();
-        if (s.at("state") == "failing") {
-            break;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
+    auto s = await_source(
+        svc.port(), "pennylane", [](const json::object& st) { return st.at("state") == "failing"; }, 10s);
     EXPECT_EQ(s.at("state"), "failing");
-    std::string error(s.at("last_error").as_string());
+    auto error = last_error_of(s);
     EXPECT_NE(error.find("401"), std::string::npos) << error;
     EXPECT_EQ(error.find("wrong-token-4711"), std::string::npos) << error;
 }

@@ -12,6 +12,7 @@
 #include "support/pg_fixture.hpp"
 #include "support/service_fixture.hpp"
 #include "support/sim_runner.hpp"
+#include "support/source_status.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -82,19 +83,6 @@ std::int64_t queue_rows(const std::string& url) {
     return scalar(url, "SELECT count(*) FROM precoro_queue");
 }
 
-json::object source_status(unsigned short port) {
-    auto reply = test::http_get(port, "/sources");
-    EXPECT_EQ(reply.status, 200u) << reply.body;
-    auto parsed = json::parse(reply.body);
-    for (auto& s : parsed.at("sources").as_array()) {
-        if (s.at("name") == "precoro") {
-            return s.as_object();
-        }
-    }
-    ADD_FAILURE() << "no precoro in /sources";
-    return {};
-}
-
 // The webhook deliveries GET /metrics counts for `result` (0 while the series is absent).
 double deliveries_counted(const std::string& metrics, const std::string& result) {
     auto key = "changefeed_webhook_deliveries_total{source=\"precoro\",result=\"" + result + "\"} ";
@@ -117,7 +105,7 @@ bool eventually(Predicate pred, std::chrono::milliseconds timeout = 20s) {
 
 // True once the first sweep of every resource has finished (the last configured is invoices).
 bool swept(unsigned short port) {
-    auto status = source_status(port);
+    auto status = test::source_status(port, "precoro");
     const auto* checkpoint = status.if_contains("checkpoint");
     if (checkpoint == nullptr || !checkpoint->is_object()) {
         return false;
@@ -311,7 +299,7 @@ TEST_F(precoro_test, repeated_deliveries_coalesce_into_one_fetch) {
     EXPECT_EQ(scalar(db.url(), "SELECT action FROM precoro_queue"), 0);
     EXPECT_EQ(scalar(db.url(), "SELECT deliveries FROM precoro_queue"), 3);
     EXPECT_EQ(scalar(db.url(), "SELECT count(*) FROM precoro_queue WHERE idn = '" + idn + "'"), 1);
-    EXPECT_TRUE(eventually([&] { return source_status(port).at("holder") == false; }));
+    EXPECT_TRUE(eventually([&] { return test::source_status(port, "precoro").at("holder") == false; }));
 
     // This replica takes over, fetches once, emits once.
     other_replica.release();
@@ -525,9 +513,9 @@ TEST_F(precoro_test, every_replica_accepts_webhooks_and_the_holder_drains_them) 
     start_sim();
     auto config = test::config_with_sources(db.url(), source_yaml(runner_->base_url(), "1h"));
     test::running_service a(config);
-    ASSERT_TRUE(eventually([&] { return source_status(a.port()).at("holder") == true; }));
+    ASSERT_TRUE(eventually([&] { return test::source_status(a.port(), "precoro").at("holder") == true; }));
     test::running_service b(config);
-    ASSERT_TRUE(eventually([&] { return source_status(b.port()).at("holder") == false; }));
+    ASSERT_TRUE(eventually([&] { return test::source_status(b.port(), "precoro").at("holder") == false; }));
 
     // Delivered to the replica that does not poll: the holder finds it on its next look.
     auto id = sim_->create("invoices", notify::none);
@@ -536,7 +524,7 @@ TEST_F(precoro_test, every_replica_accepts_webhooks_and_the_holder_drains_them) 
     auto events = precoro_events(a.port(), 1);
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].at("resource_id"), std::to_string(id).c_str());
-    EXPECT_EQ(source_status(b.port()).at("holder"), false);
+    EXPECT_EQ(test::source_status(b.port(), "precoro").at("holder"), false);
 }
 
 TEST_F(precoro_test, the_days_budget_survives_a_restart) {
@@ -570,7 +558,7 @@ TEST_F(precoro_test, the_days_budget_survives_a_restart) {
     // first run's requests, the second would see budget left and drain the queue.)
     json::object status;
     ASSERT_TRUE(eventually([&] {
-        status = source_status(second.port());
+        status = test::source_status(second.port(), "precoro");
         return queue_rows(db.url()) == 2 && status.at("budget").at(2).at("remaining") == 0;
     })) << json::serialize(status);
     EXPECT_EQ(precoro_events(second.port(), 7).size(), 7u);
@@ -597,7 +585,7 @@ TEST_F(precoro_test, a_daily_429_pauses_the_source_until_the_next_day_across_res
         }
         json::object status;
         ASSERT_TRUE(eventually([&] {
-            status = source_status(first.port());
+            status = test::source_status(first.port(), "precoro");
             return status.at("paused_until") == midnight.c_str();
         })) << json::serialize(status);
         EXPECT_EQ(status.at("paused_by"), "Daily limiter");
@@ -608,7 +596,7 @@ TEST_F(precoro_test, a_daily_429_pauses_the_source_until_the_next_day_across_res
     test::running_service second(test::config_with_sources(db.url(), yaml));
     json::object status;
     ASSERT_TRUE(eventually([&] {
-        status = source_status(second.port());
+        status = test::source_status(second.port(), "precoro");
         return status.at("paused_until") == midnight.c_str() && status.at("queue_depth") == 1;
     })) << json::serialize(status);
     EXPECT_EQ(sim_->requests(), requests);  // not one request before the vendor's time

@@ -4,9 +4,9 @@
 
 #include "core/time.hpp"
 #include "support/http_client.hpp"
+#include "support/source_status.hpp"
 
 #include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
@@ -17,7 +17,6 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace changefeed::test {
@@ -30,33 +29,28 @@ inline http_reply post_resync(unsigned short port, const std::string& token, con
                         body);
 }
 
-/// The `resync` object of `source` in GET /sources once `done` holds it, polled every 50 ms
-/// until `timeout` (then a test failure and the last object seen).
+/// The `resync` object of `source` in GET /sources once `done` holds it (bounded by `timeout`,
+/// then a test failure and the last object seen).
 inline boost::json::object await_resync(unsigned short port, const std::string& token,
                                         const std::string& source,
                                         const std::function<bool(const boost::json::object&)>& done,
                                         std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-    boost::json::object last;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        auto reply = http_get(port, "/sources", {{"Authorization", "Bearer " + token}});
-        if (reply.status == 200) {
-            auto body = boost::json::parse(reply.body);
-            for (const auto& s : body.at("sources").as_array()) {
-                if (s.at("name") != source.c_str()) {
-                    continue;
-                }
-                if (const auto* r = s.as_object().if_contains("resync")) {
-                    last = r->as_object();
-                    if (done(last)) {
-                        return last;
-                    }
-                }
-            }
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto resync_of = [](const boost::json::object& status) {
+        const auto* r = status.if_contains("resync");
+        return r != nullptr && r->is_object() ? r->as_object() : boost::json::object();
+    };
+    auto status = await_source(
+        port, source,
+        [&](const boost::json::object& s) {
+            auto r = resync_of(s);
+            return !r.empty() && done(r);
+        },
+        timeout, {{"Authorization", "Bearer " + token}});
+    auto last = resync_of(status);
+    if (last.empty() || !done(last)) {
+        ADD_FAILURE() << "the resync of " << source << " did not get there: "
+                      << boost::json::serialize(last);
     }
-    ADD_FAILURE() << "the resync of " << source << " did not get there: " << boost::json::serialize(last);
     return last;
 }
 

@@ -10,6 +10,7 @@
 #include "support/pg_fixture.hpp"
 #include "support/service_fixture.hpp"
 #include "support/sim_runner.hpp"
+#include "support/source_status.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -79,39 +80,6 @@ std::size_t count_own(const retailcrm_simulator& sim, const std::string& resourc
         n += key != nullptr && key->as_object().at("current").as_bool() ? 1 : 0;
     }
     return n;
-}
-
-json::object source_status(unsigned short port, const std::string& name) {
-    auto reply = http_get(port, "/sources");
-    EXPECT_EQ(reply.status, 200u) << reply.body;
-    auto body = json::parse(reply.body);
-    for (const auto& s : body.at("sources").as_array()) {
-        if (s.at("name") == json::value(json::string_view(name))) {
-            return s.as_object();
-        }
-    }
-    ADD_FAILURE() << "no source " << name << " in " << reply.body;
-    return {};
-}
-
-// The state of a source is not an event a test can await: poll /sources until `done` says so.
-template <class Done>
-json::object wait_for_source(unsigned short port,
-                             const std::string& name,
-                             Done done,
-                             std::chrono::seconds timeout = 15s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        auto status = source_status(port, name);
-        if (done(status)) {
-            return status;
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
-            ADD_FAILURE() << "source " << name << " did not get there: " << json::serialize(status);
-            return status;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
 }
 
 void expect_no_violations(const retailcrm_simulator& sim) {
@@ -408,19 +376,16 @@ TEST(retailcrm_source, vendor_errors_become_last_error) {
         config_with_sources(db.url(), wrong_key + source_yaml("crm_gone", gone_runner.base_url(),
                                                               "    resources: [orders]\n")));
 
-    auto has_error = [](const json::object& s) {
-        const auto& e = s.at("last_error");
-        return e.is_string() && !e.get_string().empty();
-    };
-    auto key_status = wait_for_source(svc.port(), "crm_key", has_error);
-    std::string key_error(key_status.at("last_error").as_string());
+    auto has_error = [](const json::object& s) { return !last_error_of(s).empty(); };
+    auto key_status = await_source(svc.port(), "crm_key", has_error, 15s);
+    auto key_error = last_error_of(key_status);
     EXPECT_NE(key_error.find("answered 403: Wrong \"apiKey\" value."), std::string::npos)
         << key_error;
     EXPECT_EQ(key_error.find("not-the-key-0123"), std::string::npos) << key_error;
     EXPECT_EQ(key_status.at("state"), "failing");
 
-    auto gone_status = wait_for_source(svc.port(), "crm_gone", has_error);
-    std::string gone_error(gone_status.at("last_error").as_string());
+    auto gone_status = await_source(svc.port(), "crm_gone", has_error, 15s);
+    auto gone_error = last_error_of(gone_status);
     EXPECT_NE(gone_error.find("the retailCRM account does not exist (check base_url)"),
               std::string::npos)
         << gone_error;

@@ -11,19 +11,16 @@
 #include "sim/struct/struct_simulator.hpp"
 #include "sources/precoro/precoro_mapping.hpp"
 #include "support/feed_reader.hpp"
-#include "support/http_client.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/service_fixture.hpp"
 #include "support/sim_runner.hpp"
+#include "support/source_status.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <memory>
 #include <set>
-#include <thread>
 
 namespace changefeed::test {
 namespace {
@@ -81,28 +78,12 @@ std::multiset<std::string> received(const vendor& v, const std::vector<json::obj
     return out;
 }
 
-std::string last_error(unsigned short port, const std::string& name) {
-    auto body = json::parse(http_get(port, "/sources").body);
-    for (const auto& s : body.at("sources").as_array()) {
-        if (s.at("name") == json::value(json::string_view(name))) {
-            const auto* e = s.as_object().if_contains("last_error");
-            return e != nullptr && e->is_string() ? std::string(e->as_string()) : std::string();
-        }
-    }
-    return {};
-}
-
 // The source's last_error once `accept` takes it, or the last one seen when 20 s passed.
 std::string await_last_error(unsigned short port, const std::string& name,
                              const std::function<bool(const std::string&)>& accept) {
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    std::string shown = last_error(port, name);
-    while (!accept(shown) && std::chrono::steady_clock::now() < deadline) {
-        // /sources is a state, not an event a test can await: look again shortly.
-        std::this_thread::sleep_for(50ms);
-        shown = last_error(port, name);
-    }
-    return shown;
+    auto status = await_source(
+        port, name, [&](const json::object& s) { return accept(last_error_of(s)); }, 20s);
+    return last_error_of(status);
 }
 
 std::string first_or_none(const std::vector<std::string>& v) { return v.empty() ? "" : v.front(); }
