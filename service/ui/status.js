@@ -671,6 +671,7 @@
 
   // ---- wiring ----
   function init() {
+    $('events').dataset.max = String(TAIL_MAX);
     $('forget-token').hidden = !state.token;
     $('forget-token').addEventListener('click', () => {
       sessionStorage.removeItem(TOKEN_KEY);
