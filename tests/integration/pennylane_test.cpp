@@ -21,7 +21,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <functional>
 #include <mutex>
 #include <csignal>
 #include <filesystem>

@@ -22,7 +22,8 @@ std::string last_error_of(const boost::json::object& status);
 
 /// Polls the source's /sources entry until `done` takes it or `limit` passed, and returns the
 /// last entry seen: callers assert on it, so a timeout shows the state the source got stuck in.
-/// (A source's state is not an event a test can await.)
+/// Stops at once with an empty object when /sources fails or lacks the source (source_status
+/// has reported it). (A source's state is not an event a test can await.)
 boost::json::object await_source(unsigned short port, const std::string& name,
                                  const std::function<bool(const boost::json::object&)>& done,
                                  std::chrono::milliseconds limit,
