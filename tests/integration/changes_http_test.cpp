@@ -129,6 +129,13 @@ TEST_F(changes_http_test, tokens_are_required) {
     EXPECT_EQ(wrong.status, 401u);
     EXPECT_EQ(body(wrong).at("error").at("code").as_string(), "unauthorized");
     EXPECT_EQ(wrong.body.find(k_token), std::string::npos);
+    // The scheme is case-insensitive; another scheme carrying the token is still refused.
+    auto with_scheme = [&](const std::string& scheme) {
+        return http_get(service_->port(), "/changes", {{"Authorization", scheme + " " + k_token}}).status;
+    };
+    EXPECT_EQ(with_scheme("bearer"), 200u);
+    EXPECT_EQ(with_scheme("BEARER"), 200u);
+    EXPECT_EQ(with_scheme("Basic"), 401u);
     EXPECT_EQ(http_get(service_->port(), "/healthz").status, 200u);
     EXPECT_EQ(http_get(service_->port(), "/readyz").status, 200u);
 }
