@@ -111,34 +111,6 @@ bool valid_source_name(std::string_view name) {
     });
 }
 
-// HOST:PORT as the server binds it: HOST a numeric IPv4 address, a bracketed IPv6 address or
-// "localhost" (no DNS at startup); PORT in 0..65535, 0 picking a free port.
-bool valid_listen(std::string_view text) {
-    std::string_view port;
-    if (text.starts_with('[')) {
-        auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':' ||
-            !boost::urls::parse_ipv6_address(text.substr(1, close - 1))) {
-            return false;
-        }
-        port = text.substr(close + 2);
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) {
-            return false;
-        }
-        std::string_view host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-        if (host != "localhost" && !boost::urls::parse_ipv4_address(host)) {
-            return false;
-        }
-    }
-    unsigned number = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
-    return !port.empty() && ec == std::errc{} && end == port.data() + port.size() &&
-           number <= 65535;
-}
-
 std::optional<std::string> base_url_problem(std::string_view text) {
     auto url = boost::urls::parse_uri(text);
     if (!url || (url->scheme_id() != boost::urls::scheme::http &&
@@ -155,11 +127,6 @@ std::optional<std::string> base_url_problem(std::string_view text) {
         return "the URL must not have a query or fragment";
     }
     return std::nullopt;
-}
-
-bool valid_database_url(std::string_view text) {
-    auto url = boost::urls::parse_uri(text);
-    return url && (url->scheme() == "postgresql" || url->scheme() == "postgres");
 }
 
 std::string redact_database_url(std::string_view text) {
@@ -731,6 +698,37 @@ void emit_source(YAML::Emitter& out, const source_config& source) {
 }
 
 }  // namespace
+
+bool valid_listen(std::string_view text) {
+    std::string_view port;
+    if (text.starts_with('[')) {
+        auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':' ||
+            !boost::urls::parse_ipv6_address(text.substr(1, close - 1))) {
+            return false;
+        }
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) {
+            return false;
+        }
+        std::string_view host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host != "localhost" && !boost::urls::parse_ipv4_address(host)) {
+            return false;
+        }
+    }
+    unsigned number = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    return !port.empty() && ec == std::errc{} && end == port.data() + port.size() &&
+           number <= 65535;
+}
+
+bool valid_database_url(std::string_view text) {
+    auto url = boost::urls::parse_uri(text);
+    return url && (url->scheme() == "postgresql" || url->scheme() == "postgres");
+}
 
 std::string source_config::option_string(std::string_view key) const {
     const auto& v = option(*this, key, json::kind::string);
