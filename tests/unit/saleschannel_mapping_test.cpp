@@ -119,6 +119,21 @@ TEST(saleschannel_mapping, unknown_types_and_shapes_are_kept_raw) {
     EXPECT_EQ(no_type.resource_id, "clx1y2z3a0011abcd1234efgh");
 }
 
+TEST(saleschannel_mapping, a_status_change_without_a_status_is_still_a_transactions_update) {
+    auto polled = at("2024-05-01T11:00:00Z");
+    for (const char* details : {R"({"transactionId":"cltx1"})", R"({"transactionId":"cltx1","status":3})",
+                                R"({"transactionId":"cltx1","status":null})"}) {
+        auto r = row("clev1", at("2024-05-01T10:00:00Z"));
+        r.raw["details"] = json::parse(details);
+        auto e = make_event("payments", r, polled);
+        EXPECT_EQ(e.resource, "transactions") << details;
+        EXPECT_EQ(e.resource_id, "cltx1") << details;
+        EXPECT_EQ(e.operation, "update") << details;
+        EXPECT_FALSE(e.changes) << details;
+        EXPECT_EQ(e.upstream.at("details"), json::parse(details)) << details;
+    }
+}
+
 TEST(saleschannel_mapping, brackets_are_percent_encoded_in_the_url) {
     events_query q;
     q.limit = 100;

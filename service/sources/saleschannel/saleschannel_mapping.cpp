@@ -333,14 +333,18 @@ core::change_event make_event(const std::string& source, const log_row& row,
     const json::string* transaction = details ? string_member(*details, "transactionId") : nullptr;
     const json::value* status = details ? details->if_contains("status") : nullptr;
     if (type != nullptr && *type == k_status_change && transaction != nullptr &&
-        !transaction->empty() && status != nullptr && status->is_string()) {
+        !transaction->empty()) {
         e.resource = "transactions";
         e.resource_id = std::string(*transaction);
-        const auto* previous = details->if_contains("previousStatus");
-        json::object change{{"field", "status"},
-                            {"old", previous != nullptr ? *previous : json::value(nullptr)},
-                            {"new", *status}};
-        e.changes = json::array{std::move(change)};
+        // Without a status in the documented shape there is no change to state: the event keeps
+        // its resource and the raw record.
+        if (status != nullptr && status->is_string()) {
+            const auto* previous = details->if_contains("previousStatus");
+            json::object change{{"field", "status"},
+                                {"old", previous != nullptr ? *previous : json::value(nullptr)},
+                                {"new", *status}};
+            e.changes = json::array{std::move(change)};
+        }
         return e;
     }
     std::string resource = type != nullptr && !type->empty() ? std::string(*type) : "unknown";
