@@ -227,6 +227,31 @@ TEST(precoro_mapping, a_sweep_starts_from_the_watermark_minus_the_overlap_and_mo
     EXPECT_EQ(s.keys, (std::vector<std::int64_t>{3, 4, 5}));
 }
 
+TEST(precoro_mapping, a_configured_start_is_swept_from_exactly_until_a_sweep_passes_it) {
+    sweep_state s;
+    s.watermark = at("2026-05-01T10:00:00Z");
+    s.watermark_is_start = true;
+    auto back = sweep_state::from_json(json::parse(json::serialize(s.to_json())));
+    ASSERT_TRUE(std::holds_alternative<sweep_state>(back)) << std::get<std::string>(back);
+    EXPECT_TRUE(std::get<sweep_state>(back).watermark_is_start);
+    EXPECT_FALSE(std::get<sweep_state>(sweep_state::from_json(sweep_state{}.to_json())).watermark_is_start);
+    EXPECT_TRUE(std::holds_alternative<std::string>(
+        sweep_state::from_json(json::parse(R"({"watermark_is_start": "yes"})"))));
+
+    // A sweep that lists nothing newer keeps the start as it is.
+    s.walk = start_walk(s, 10min, at("2026-05-01T12:00:00Z"));
+    EXPECT_EQ(s.walk->since, "2026-05-01T10:00:00");
+    finish_walk(s);
+    s.walk = start_walk(s, 10min, at("2026-05-01T12:15:00Z"));
+    EXPECT_EQ(s.walk->since, "2026-05-01T10:00:00");
+    // Once a sweep lists something newer, later sweeps overlap as usual.
+    note_listed(*s.walk, entity_version{7, at("2026-05-01T11:00:00Z"), std::nullopt, {}});
+    finish_walk(s);
+    EXPECT_FALSE(s.watermark_is_start);
+    s.walk = start_walk(s, 10min, at("2026-05-01T12:30:00Z"));
+    EXPECT_EQ(s.walk->since, "2026-05-01T10:50:00");
+}
+
 TEST(precoro_mapping, operation_is_insert_only_for_a_first_sighted_creation) {
     auto created = entity_of(test::read_fixture("precoro/invoice_detail.json"));
     auto updated = entity_of(R"({"id": 5, "createDate": "2026-05-01T11:00:00Z", "updateDate": "2026-05-01T12:00:00Z"})");

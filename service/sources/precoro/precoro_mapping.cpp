@@ -339,6 +339,9 @@ json::value sweep_state::to_json() const {
     o["watermark"] = time_or_null(watermark);
     o["keys"] = ids_json(keys);
     o["last_sweep_at"] = time_or_null(last_sweep_at);
+    if (watermark_is_start) {
+        o["watermark_is_start"] = true;
+    }
     if (walk) {
         json::object w;
         w["since"] = walk->since ? json::value(*walk->since) : json::value(nullptr);
@@ -374,6 +377,12 @@ std::variant<sweep_state, std::string> sweep_state::from_json(const json::value&
         return std::string("checkpoint keys is not an array of ids");
     }
     s.keys = std::move(*keys);
+    if (const auto* is_start = o->if_contains("watermark_is_start"); is_start != nullptr) {
+        if (!is_start->is_bool()) {
+            return std::string("checkpoint watermark_is_start is not a boolean");
+        }
+        s.watermark_is_start = is_start->get_bool();
+    }
     const auto* walk = o->if_contains("walk");
     if (walk != nullptr && !walk->is_null()) {
         const auto* w = walk->if_object();
@@ -414,7 +423,8 @@ sweep_walk start_walk(const sweep_state& state, std::chrono::microseconds overla
                       time::time_point now) {
     sweep_walk w;
     if (state.watermark) {
-        w.since = format_modified_since(*state.watermark - overlap);
+        w.since = format_modified_since(state.watermark_is_start ? *state.watermark
+                                                                 : *state.watermark - overlap);
     }
     w.page = 1;
     w.started_at = now;
@@ -440,6 +450,7 @@ void finish_walk(sweep_state& state) {
         if (!state.watermark || *w.high > *state.watermark) {
             state.watermark = w.high;
             state.keys = w.high_keys;
+            state.watermark_is_start = false;
         } else if (*w.high == *state.watermark) {
             for (auto id : w.high_keys) {
                 if (std::find(state.keys.begin(), state.keys.end(), id) == state.keys.end()) {

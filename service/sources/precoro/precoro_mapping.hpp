@@ -137,13 +137,17 @@ struct sweep_state {
     std::vector<std::int64_t> keys;
     std::optional<time::time_point> last_sweep_at;  ///< when the last finished sweep started
     std::optional<sweep_walk> walk;                 ///< a sweep in progress
+    /// The watermark is the configured `start_from`, not a time a sweep reached: walks start
+    /// exactly there (no overlap reaches before it) until a sweep lists something newer.
+    bool watermark_is_start = false;
 
     [[nodiscard]] boost::json::value to_json() const;
     /// Reads what to_json wrote; an error message for anything else.
     static std::variant<sweep_state, std::string> from_json(const boost::json::value& v);
 };
 
-/// A new walk from the watermark minus `overlap` (the whole list without a watermark).
+/// A new walk from the watermark minus `overlap` (from the watermark itself when it is the
+/// configured start; the whole list without a watermark).
 sweep_walk start_walk(const sweep_state& state, std::chrono::microseconds overlap,
                       time::time_point now);
 /// Notes a listed version in the walk's high-water mark.

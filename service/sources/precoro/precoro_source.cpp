@@ -169,6 +169,7 @@ private:
         if (config_.start_from) {
             s.watermark = *config_.start_from == "now" ? std::optional(now)
                                                          : time::parse_rfc3339(*config_.start_from);
+            s.watermark_is_start = s.watermark.has_value();
         }
         return s;
     }
