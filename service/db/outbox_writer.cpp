@@ -222,8 +222,11 @@ batch_outcome commit_batch(pqxx::connection_base& conn, const std::vector<slot_p
     outcome.results.reserve(batch.size());
     for (const auto& s : batch) {
         append_result r;
+        r.stored.reserve(s->request.events.size());
         for (std::size_t i = 0; i < s->request.events.size(); ++i, ++ordinal) {
-            if (next != stored.end() && *next == first + ordinal) {
+            bool fresh = next != stored.end() && *next == first + ordinal;
+            r.stored.push_back(fresh);
+            if (fresh) {
                 ++r.inserted;
                 ++next;
             } else {

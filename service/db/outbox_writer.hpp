@@ -43,6 +43,7 @@ struct append_result {
     std::size_t inserted = 0;
     std::size_t duplicates = 0;   ///< events whose event_id was already stored
     std::int64_t head_seq = 0;    ///< highest seq this commit wrote (0 when nothing new)
+    std::vector<bool> stored;     ///< per event of the request, in order: stored, or a duplicate
 };
 
 struct outbox_writer_options {

@@ -214,8 +214,11 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
     // Commits `s` (events, checkpoints, extra) and records the outcome in the status.
     // `retries_shown_before`: retries_shown when the step was handed over.
     asio::awaitable<void> commit(poll_step s, bool adopted, std::uint64_t retries_shown_before) {
-        // What the commit will be reported as (the request gives the events away).
+        // What the commit will be reported as (the request gives the events away): the tally
+        // entry of each event, counted once the commit says which were stored.
         std::vector<stored_tally> tally;
+        std::vector<std::size_t> entry_of_event;
+        entry_of_event.reserve(s.events.size());
         std::optional<time::time_point> newest;
         for (const auto& e : s.events) {
             auto it = std::find_if(tally.begin(), tally.end(), [&e](const stored_tally& t) {
@@ -225,7 +228,7 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
                 tally.push_back({e.resource, e.operation, 0});
                 it = tally.end() - 1;
             }
-            ++it->events;
+            entry_of_event.push_back(static_cast<std::size_t>(it - tally.begin()));
             if (auto at = time::parse_rfc3339(e.occurred_at); at && (!newest || *at > *newest)) {
                 newest = at;
             }
@@ -247,9 +250,14 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
         if (newest && (!status.newest_occurred_at || *newest > *status.newest_occurred_at)) {
             status.newest_occurred_at = newest;
         }
-        // Duplicates (overlapping polls) are not new events; the tally counts them only when
-        // the commit stored everything.
-        if (result.inserted > 0 && result.duplicates == 0) {
+        // Duplicates (overlapping polls) are not new events: only stored ones are counted.
+        for (std::size_t i = 0; i < entry_of_event.size() && i < result.stored.size(); ++i) {
+            if (result.stored[i]) {
+                ++tally[entry_of_event[i]].events;
+            }
+        }
+        std::erase_if(tally, [](const stored_tally& t) { return t.events == 0; });
+        if (!tally.empty()) {
             for (const auto& callback : stored_callbacks) {
                 callback(tally);
             }

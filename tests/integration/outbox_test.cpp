@@ -119,11 +119,13 @@ TEST_F(outbox_test, duplicate_event_ids_are_stored_once) {
         auto r1 = co_await writer.append(std::move(first));
         EXPECT_EQ(r1.inserted, 2u);
         EXPECT_EQ(r1.duplicates, 1u);
+        EXPECT_EQ(r1.stored, (std::vector<bool>{true, true, false}));
         append_request again;
         again.events = {make_event("b"), make_event("c")};
         auto r2 = co_await writer.append(std::move(again));
         EXPECT_EQ(r2.inserted, 1u);
         EXPECT_EQ(r2.duplicates, 1u);
+        EXPECT_EQ(r2.stored, (std::vector<bool>{false, true}));
         writer.stop();
     }());
     EXPECT_EQ(count("SELECT count(*) FROM outbox"), 3);
@@ -327,6 +329,8 @@ TEST_F(outbox_test, one_batch_counts_shared_event_ids_and_keeps_the_last_checkpo
         EXPECT_EQ(first_result.duplicates, 0u);
         EXPECT_EQ(r2.inserted, 1u);
         EXPECT_EQ(r2.duplicates, 1u);
+        EXPECT_EQ(first_result.stored, (std::vector<bool>{true, true}));
+        EXPECT_EQ(r2.stored, (std::vector<bool>{false, true}));
         EXPECT_EQ(r2.head_seq, first_result.head_seq);
         writer.stop();
     }());
