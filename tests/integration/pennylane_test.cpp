@@ -340,9 +340,25 @@ TEST_F(pennylane_test, a_resync_replays_without_duplicates_and_lists_what_the_ch
     EXPECT_EQ(listing.at("state"), "done") << json::serialize(listing);
     auto snapshots = read_feed_until(svc.port(), records.size(), 30s, token, first.next_since);
     ASSERT_EQ(snapshots.events.size(), records.size());
+    // Every listed record was hydrated by the first pass: its snapshot carries changes against
+    // the state stored then (none differ: the vendor changed nothing since).
+    std::map<std::string, json::value> hydrated;
+    for (const auto& e : first.events) {
+        auto id = std::string(e.at("resource_id").as_string());
+        if (e.at("data").is_null()) {
+            hydrated.erase(id);
+        } else {
+            hydrated[id] = e.at("data");
+        }
+    }
     for (const auto& e : snapshots.events) {
         EXPECT_TRUE(e.contains("snapshot")) << json::serialize(e);
         EXPECT_EQ(e.at("operation"), "update");
+        auto before = hydrated.find(std::string(e.at("resource_id").as_string()));
+        ASSERT_NE(before, hydrated.end()) << json::serialize(e);
+        ASSERT_TRUE(e.contains("changes")) << json::serialize(e);
+        EXPECT_EQ(e.at("changes"), json::value(core::json_diff(before->second, e.at("data"))))
+            << json::serialize(e);
     }
     auto everything = first.events;
     everything.insert(everything.end(), snapshots.events.begin(), snapshots.events.end());

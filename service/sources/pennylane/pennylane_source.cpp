@@ -425,14 +425,25 @@ private:
         }
         auto& page = std::get<list_page>(parsed);
         auto listed_at = time::now();
-        std::map<std::string, json::value> known;
+        std::vector<std::string> keys;
+        for (const auto& record : page.items) {
+            if (const auto* id = record.if_contains("id"); id != nullptr && id->is_int64()) {
+                keys.push_back(std::to_string(id->as_int64()));
+            }
+        }
+        auto known = co_await stored_states(resource, keys);
         std::vector<std::pair<std::string, json::value>> to_store;
         for (const auto& record : page.items) {
-            step.events.push_back(make_snapshot_event(config_.name, resource, record, listed_at));
+            auto event = make_snapshot_event(config_.name, resource, record, listed_at);
             if (const auto* id = record.if_contains("id"); id != nullptr && id->is_int64()) {
-                remember_state(resource, std::to_string(id->as_int64()), json::value(record), known,
-                               to_store);
+                auto key = std::to_string(id->as_int64());
+                json::value data(record);
+                if (auto before = known.find(key); before != known.end()) {
+                    event.changes = json::value(core::json_diff(before->second, data, diff_options_));
+                }
+                remember_state(resource, key, data, known, to_store);
             }
+            step.events.push_back(std::move(event));
         }
         store_states(step, resource, std::move(to_store));
         progress.pages += 1;
