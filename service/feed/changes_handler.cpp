@@ -124,14 +124,9 @@ std::optional<http::response> check_feed_token(const http::request& req,
     }
     auto header = req.header("authorization");
     // The auth scheme is case-insensitive (RFC 9110 section 11.1): "bearer" works as "Bearer".
-    constexpr std::string_view prefix = "bearer ";
-    auto has_prefix = [&](std::string_view h) {
-        return h.size() > prefix.size() &&
-               std::equal(prefix.begin(), prefix.end(), h.begin(), [](char p, char c) {
-                   return p == (c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-               });
-    };
-    if (header && has_prefix(*header)) {
+    constexpr std::string_view prefix = "Bearer ";
+    if (header && header->size() > prefix.size() &&
+        http::iequals(header->substr(0, prefix.size()), prefix)) {
         auto presented = header->substr(prefix.size());
         bool ok = false;
         // Compare against every token, without stopping early.

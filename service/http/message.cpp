@@ -3,6 +3,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 namespace changefeed::http {
 
 std::optional<std::string_view> request::query_param(std::string_view name) const {
@@ -12,6 +15,13 @@ std::optional<std::string_view> request::query_param(std::string_view name) cons
         }
     }
     return std::nullopt;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
 }
 
 std::optional<std::string_view> request::header(std::string_view lower_name) const {

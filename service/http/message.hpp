@@ -63,6 +63,9 @@ response error_response(unsigned status, std::string_view code, std::string_view
 /// A 200 (or other status) with a JSON body that is already serialized.
 response json_response(std::string body, unsigned status = 200);
 
+/// ASCII case-insensitive equality (header names and values, auth schemes).
+bool iequals(std::string_view a, std::string_view b);
+
 using handler = std::function<boost::asio::awaitable<response>(const request&)>;
 
 }  // namespace changefeed::http

@@ -77,13 +77,6 @@ std::string upper(std::string_view s) {
     return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 std::string format_endpoint(const tcp::endpoint& ep) {
     auto addr = ep.address().to_string();
     if (ep.address().is_v6()) {
