@@ -480,6 +480,29 @@ TEST_F(precoro_test, webhooks_are_fetched_and_sweeps_find_what_they_missed) {
     EXPECT_EQ(sim_->throttled(), 0u);
 }
 
+TEST_F(precoro_test, start_from_emits_no_older_version_though_the_overlap_lists_it) {
+    test::scratch_database db;
+    start_sim();
+    sim_->create("suppliers", notify::none);
+    auto changed = sim_->create("suppliers", notify::none);
+    auto created = time::parse_rfc3339(sim_->versions().back().update_date, true);
+    ASSERT_TRUE(created);
+    // The start is a second after both creations; the update lands at or after it, and the first
+    // sweep's modifiedSince (the start minus the 10-minute overlap) lists both suppliers.
+    auto start = *created + 1s;
+    sim_->update("suppliers", changed, notify::none);
+    test::running_service svc(test::config_with_sources(
+        db.url(), source_yaml(runner_->base_url(), "2s",
+                              "    start_from: \"" + time::format_rfc3339(start) + "\"\n")));
+    auto events = precoro_events(svc.port(), 1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].at("resource_id"), std::to_string(changed).c_str());
+    EXPECT_EQ(events[0].at("event_id"),
+              version_event_id("suppliers", changed, sim_->versions().back().update_date).c_str());
+    // The other supplier was on the same page, so its fate was settled by the same commit.
+    EXPECT_EQ(precoro_events(svc.port(), 2, 1s).size(), 1u);
+}
+
 TEST_F(precoro_test, one_version_reached_by_webhook_and_sweep_is_one_event) {
     test::scratch_database db;
     start_sim();

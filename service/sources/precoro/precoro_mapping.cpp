@@ -423,8 +423,7 @@ sweep_walk start_walk(const sweep_state& state, std::chrono::microseconds overla
                       time::time_point now) {
     sweep_walk w;
     if (state.watermark) {
-        w.since = format_modified_since(state.watermark_is_start ? *state.watermark
-                                                                 : *state.watermark - overlap);
+        w.since = format_modified_since(*state.watermark - overlap);
     }
     w.page = 1;
     w.started_at = now;
@@ -461,6 +460,10 @@ void finish_walk(sweep_state& state) {
     }
     state.last_sweep_at = w.started_at;
     state.walk.reset();
+}
+
+bool before_start(const sweep_state& state, const entity_version& seen) {
+    return state.watermark_is_start && state.watermark && seen.updated < *state.watermark;
 }
 
 bool at_watermark(const sweep_state& state, const entity_version& seen) {

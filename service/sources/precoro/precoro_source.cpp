@@ -129,9 +129,9 @@ public:
     }
 
     void restore(const db::checkpoint_map& stored) override {
-        auto now = time::now();
+        auto start = start_from(config_);
         states_ = read_resource_checkpoints<sweep_state>(stored, config_.resources,
-                                                         [&] { return initial_state(now); });
+                                                         [&] { return initial_state(start); });
         sweep_soon_.clear();
         handled_.clear();  // the database is the truth again
         emitted_.clear();
@@ -139,13 +139,7 @@ public:
         update_status();
     }
 
-    json::value checkpoint() const override {
-        json::object o;
-        for (const auto& [resource, state] : states_) {
-            o[resource] = state.to_json();
-        }
-        return o;
-    }
+    json::value checkpoint() const override { return resource_checkpoints_json(states_); }
 
     asio::awaitable<poll_step> poll() override {
         poll_step step;
@@ -164,13 +158,10 @@ public:
     }
 
 private:
-    sweep_state initial_state(time::time_point now) const {
+    sweep_state initial_state(std::optional<time::time_point> start) const {
         sweep_state s;
-        if (config_.start_from) {
-            s.watermark = *config_.start_from == "now" ? std::optional(now)
-                                                         : time::parse_rfc3339(*config_.start_from);
-            s.watermark_is_start = s.watermark.has_value();
-        }
+        s.watermark = start;
+        s.watermark_is_start = start.has_value();
         return s;
     }
 
@@ -449,9 +440,13 @@ private:
         }
         auto& page = std::get<list_page>(parsed);
 
+        // Versions a finished sweep already listed at the watermark, or older than start_from.
+        auto already_covered = [&state](const entity_version& item) {
+            return at_watermark(state, item) || before_start(state, item);
+        };
         std::vector<std::int64_t> ids;
         for (const auto& item : page.items) {
-            if (!at_watermark(state, item)) {
+            if (!already_covered(item)) {
                 ids.push_back(item.id);
             }
         }
@@ -460,7 +455,7 @@ private:
         auto writes = std::make_shared<step_writes>();
         for (const auto& item : page.items) {
             note_listed(walk, item);
-            if (!at_watermark(state, item)) {
+            if (!already_covered(item)) {
                 emit(resource, item, std::nullopt, entities, *writes, step);
             }
         }
