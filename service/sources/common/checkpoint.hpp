@@ -1,10 +1,14 @@
-// Reading stored checkpoints back on restore (one for the whole source, or one per resource), and
-// the lower bound `start_from` sets for a source that has none yet.
+// Stored checkpoints: written as one state per resource and read back on restore (one for the
+// whole source, or one per resource), and the lower bound `start_from` sets for a source that has
+// none yet.
 #pragma once
 
 #include "app/config.hpp"
 #include "core/time.hpp"
 #include "db/checkpoint_repository.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <map>
 #include <optional>
@@ -60,16 +64,33 @@ std::map<std::string, State> read_resource_checkpoints(const db::checkpoint_map&
     return read_resource_checkpoints<State>(stored, resources, [] { return State{}; });
 }
 
-/// The time `start_from` names (`now`: the current time, so call it once), or nullopt when the
-/// source reads everything the vendor keeps.
-inline std::optional<time::time_point> start_from(const app::source_config& config) {
+/// The checkpoint of a source with one state per resource, as read_resource_checkpoints reads it
+/// back: {"<resource>": state.to_json(), ...}.
+template <class State>
+boost::json::value resource_checkpoints_json(const std::map<std::string, State>& states) {
+    boost::json::object o;
+    for (const auto& [resource, state] : states) {
+        o[resource] = state.to_json();
+    }
+    return o;
+}
+
+/// The time `start_from` names (`now`: `now`), or nullopt when the source reads everything the
+/// vendor keeps.
+inline std::optional<time::time_point> start_from(const app::source_config& config,
+                                                  time::time_point now) {
     if (!config.start_from) {
         return std::nullopt;
     }
     if (*config.start_from == "now") {
-        return time::now();
+        return now;
     }
     return time::parse_rfc3339(*config.start_from);
+}
+
+/// start_from with `now` the current time (so call it once).
+inline std::optional<time::time_point> start_from(const app::source_config& config) {
+    return start_from(config, time::now());
 }
 
 }  // namespace changefeed::sources

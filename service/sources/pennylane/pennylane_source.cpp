@@ -66,13 +66,7 @@ public:
         update_status();
     }
 
-    json::value checkpoint() const override {
-        json::object o;
-        for (const auto& [resource, state] : states_) {
-            o[resource] = state.to_json();
-        }
-        return o;
-    }
+    json::value checkpoint() const override { return resource_checkpoints_json(states_); }
 
     asio::awaitable<poll_step> poll() override {
         poll_step step;
@@ -129,10 +123,7 @@ private:
     }
 
     bool starts_beyond_retention(time::time_point now) const {
-        if (!config_.start_from || *config_.start_from == "now") {
-            return false;
-        }
-        auto from = time::parse_rfc3339(*config_.start_from);
+        auto from = start_from(config_, now);
         return from && *from <= now - retention_ + k_retention_margin;
     }
 
@@ -144,14 +135,8 @@ private:
         if (state.watermark) {
             return *state.watermark - overlap_;
         }
-        if (config_.start_from) {
-            if (*config_.start_from == "now") {
-                return now;
-            }
-            auto from = time::parse_rfc3339(*config_.start_from);
-            if (from && *from > now - retention_ + k_retention_margin) {
-                return from;
-            }
+        if (auto from = start_from(config_, now); from && *from > now - retention_ + k_retention_margin) {
+            return from;
         }
         return std::nullopt;  // everything the vendor still retains
     }
@@ -251,11 +236,8 @@ private:
             }
             auto event = make_event(config_.name, resource, *item, data);
             if (data) {
-                auto key = std::to_string(item->key.id);
-                if (auto before = known.find(key); before != known.end() && !data->is_null()) {
-                    event.changes = json::value(core::json_diff(before->second, *data, diff_options_));
-                }
-                remember_state(resource, key, *data, known, to_store);
+                event.changes = changes_then_remember(resource, std::to_string(item->key.id), *data,
+                                                      known, to_store);
             }
             step.events.push_back(std::move(event));
         }
@@ -293,6 +275,20 @@ private:
             out.merge(loaded);
         }
         co_return out;
+    }
+
+    // The changes of `data` against the state stored for resource `key` (none at its first sight
+    // or for a deletion), after which `data` is remembered as its state (remember_state).
+    std::optional<json::value> changes_then_remember(
+        const std::string& resource, const std::string& key, const json::value& data,
+        std::map<std::string, json::value>& known,
+        std::vector<std::pair<std::string, json::value>>& to_store) {
+        std::optional<json::value> changes;
+        if (auto before = known.find(key); before != known.end() && !data.is_null()) {
+            changes = json::value(core::json_diff(before->second, data, diff_options_));
+        }
+        remember_state(resource, key, data, known, to_store);
+        return changes;
     }
 
     // Records `data` (null: deleted) as the state of resource `key`, for later events of this
@@ -425,23 +421,21 @@ private:
         }
         auto& page = std::get<list_page>(parsed);
         auto listed_at = time::now();
-        std::vector<std::string> keys;
+        std::vector<std::string> keys;  // parse_list checked that every record has an integer id
         for (const auto& record : page.items) {
-            if (const auto* id = record.if_contains("id"); id != nullptr && id->is_int64()) {
-                keys.push_back(std::to_string(id->as_int64()));
-            }
+            keys.push_back(std::to_string(record.at("id").as_int64()));
         }
-        auto known = co_await stored_states(resource, keys);
+        std::map<std::string, json::value> known;
+        if (hydrate_) {
+            known = co_await stored_states(resource, keys);
+        }
         std::vector<std::pair<std::string, json::value>> to_store;
-        for (const auto& record : page.items) {
-            auto event = make_snapshot_event(config_.name, resource, record, listed_at);
-            if (const auto* id = record.if_contains("id"); id != nullptr && id->is_int64()) {
-                auto key = std::to_string(id->as_int64());
-                json::value data(record);
-                if (auto before = known.find(key); before != known.end()) {
-                    event.changes = json::value(core::json_diff(before->second, data, diff_options_));
-                }
-                remember_state(resource, key, data, known, to_store);
+        for (std::size_t i = 0; i < page.items.size(); ++i) {
+            auto event = make_snapshot_event(config_.name, resource, page.items[i], listed_at);
+            auto changes = changes_then_remember(resource, keys[i], json::value(page.items[i]),
+                                                 known, to_store);
+            if (hydrate_) {
+                event.changes = std::move(changes);
             }
             step.events.push_back(std::move(event));
         }

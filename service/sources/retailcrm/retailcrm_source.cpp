@@ -49,13 +49,7 @@ class retailcrm_source final : public source {
         update_status();
     }
 
-    json::value checkpoint() const override {
-        json::object o;
-        for (const auto& [resource, state] : states_) {
-            o[resource] = state.to_json();
-        }
-        return o;
-    }
+    json::value checkpoint() const override { return resource_checkpoints_json(states_); }
 
     asio::awaitable<poll_step> poll() override {
         poll_step step;
@@ -144,11 +138,7 @@ class retailcrm_source final : public source {
         if (!knob.empty() && !resync_) {
             return knob;
         }
-        if (!config_.start_from) {
-            return std::nullopt;
-        }
-        auto from = *config_.start_from == "now" ? std::optional(time::now())
-                                                 : time::parse_rfc3339(*config_.start_from);
+        auto from = start_from(config_);
         if (!from) {
             return std::nullopt;
         }
