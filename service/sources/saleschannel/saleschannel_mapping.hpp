@@ -103,9 +103,9 @@ page_outcome apply_walk_page(const log_state& s, const std::vector<log_row>& pag
 page_outcome apply_sweep_page(const log_state& s, const std::vector<log_row>& page,
                               std::int64_t limit);
 
-/// The event of one row. TRANSACTION_STATUS_CHANGE with a `details.transactionId` and
-/// `details.status` becomes a `transactions` update with the status change; any other type or
-/// shape is kept raw under the lower-cased eventType with the event id as resource_id.
+/// The event of one row. TRANSACTION_STATUS_CHANGE with a `details.transactionId` becomes a
+/// `transactions` update, with the status change when `details.status` is a string; any other
+/// type or shape is kept raw under the lower-cased eventType with the event id as resource_id.
 /// occurred_at: eventAt, else createdAt, else `polled_at`.
 core::change_event make_event(const std::string& source, const log_row& row,
                               time::time_point polled_at);
