@@ -247,16 +247,13 @@ int run_cli(int argc, char** argv) {
             } else {
                 return usage_error("demo needs --database-url URL or $DATABASE_URL");
             }
-            if (!valid_database_url(config.database_url)) {
-                // The URL is not echoed: it may hold a password.
-                return usage_error(std::string(opts.database_url ? "--database-url" : "$DATABASE_URL") +
-                                   ": expected a libpq URI (postgresql://user@host:5432/dbname)");
+            if (auto problem = database_url_problem(config.database_url)) {
+                return usage_error(
+                    (opts.database_url ? "--database-url: " : "$DATABASE_URL: ") + *problem);
             }
             config.listen = opts.listen.value_or("127.0.0.1:8080");
-            if (!valid_listen(config.listen)) {
-                return usage_error("--listen '" + config.listen +
-                                   "': expected IP:PORT with a numeric address (or localhost) and "
-                                   "a port in 0..65535 (127.0.0.1:8080, [::1]:8080)");
+            if (auto problem = listen_problem(config.listen)) {
+                return usage_error("--listen '" + config.listen + "': " + *problem);
             }
             if (opts.feed_token) {
                 config.feed.tokens = {*opts.feed_token};

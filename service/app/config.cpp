@@ -196,10 +196,8 @@ class loader {
 
         if (auto n = child(root, "listen")) {
             config.listen = string_value(*n, "listen");
-            if (!valid_listen(config.listen)) {
-                fail(*n, "listen",
-                     "expected IP:PORT with a numeric address (or localhost) and a port in 0..65535 "
-                     "(0.0.0.0:8080, [::]:8080)");
+            if (auto problem = listen_problem(config.listen)) {
+                fail(*n, "listen", *problem);
             }
         }
         auto database_url = child(root, "database_url");
@@ -210,9 +208,8 @@ class loader {
         if (config.database_url.empty()) {
             fail(*database_url, "database_url", "must not be empty");
         }
-        if (!valid_database_url(config.database_url)) {
-            fail(*database_url, "database_url",
-                 "expected a libpq URI (postgresql://user:password@host:5432/dbname)");
+        if (auto problem = database_url_problem(config.database_url)) {
+            fail(*database_url, "database_url", *problem);
         }
         if (auto n = child(root, "log_level")) {
             config.log_level = string_value(*n, "log_level");
@@ -699,6 +696,8 @@ void emit_source(YAML::Emitter& out, const source_config& source) {
 
 }  // namespace
 
+namespace {
+
 bool valid_listen(std::string_view text) {
     std::string_view port;
     if (text.starts_with('[')) {
@@ -725,9 +724,22 @@ bool valid_listen(std::string_view text) {
            number <= 65535;
 }
 
-bool valid_database_url(std::string_view text) {
+}  // namespace
+
+std::optional<std::string> listen_problem(std::string_view text) {
+    if (valid_listen(text)) {
+        return std::nullopt;
+    }
+    return "expected IP:PORT with a numeric address (or localhost) and a port in 0..65535 "
+           "(0.0.0.0:8080, [::]:8080)";
+}
+
+std::optional<std::string> database_url_problem(std::string_view text) {
     auto url = boost::urls::parse_uri(text);
-    return url && (url->scheme() == "postgresql" || url->scheme() == "postgres");
+    if (url && (url->scheme() == "postgresql" || url->scheme() == "postgres")) {
+        return std::nullopt;
+    }
+    return "expected a libpq URI (postgresql://user:password@host:5432/dbname)";
 }
 
 std::string source_config::option_string(std::string_view key) const {

@@ -78,12 +78,14 @@ std::variant<app_config, config_error> load_config_text(std::string_view yaml,
                                                         std::string_view file_name,
                                                         const env_lookup& env = process_env);
 
-/// HOST:PORT as the server binds it: HOST a numeric IPv4 address, a bracketed IPv6 address or
-/// "localhost" (no DNS at startup); PORT in 0..65535, 0 picking a free port.
-bool valid_listen(std::string_view text);
+/// What is wrong with a `listen` value, if anything. Valid: HOST:PORT as the server binds it,
+/// HOST a numeric IPv4 address, a bracketed IPv6 address or "localhost" (no DNS at startup), PORT
+/// in 0..65535 (0 picks a free port).
+std::optional<std::string> listen_problem(std::string_view text);
 
-/// A libpq URI (postgresql:// or postgres://).
-bool valid_database_url(std::string_view text);
+/// What is wrong with a `database_url` value, if anything (a libpq URI is expected). The message
+/// never contains the value: it may hold a password.
+std::optional<std::string> database_url_problem(std::string_view text);
 
 /// The effective configuration as YAML (defaults filled in), loadable again, with every secret
 /// replaced by "***REDACTED***": feed tokens, the database_url password and secret knobs.
