@@ -234,7 +234,7 @@ batch_outcome commit_batch(pqxx::connection_base& conn, const std::vector<slot_p
             }
         }
         r.head_seq = outcome.head;
-        outcome.results.push_back(r);
+        outcome.results.push_back(std::move(r));
     }
     outcome.events = static_cast<std::size_t>(ordinal);
     return outcome;

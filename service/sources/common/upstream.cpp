@@ -1,6 +1,7 @@
 #include "sources/common/upstream.hpp"
 
 #include "core/log.hpp"
+#include "http/message.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -47,9 +48,7 @@ bool json_or_unlabelled(std::optional<std::string_view> content_type) {
 // credentials are not among the configured secrets (only their parts are).
 std::string hide_authorization(const http::client_request& req, std::string text) {
     for (const auto& [name, value] : req.headers) {
-        if (name.size() != 13 || !std::equal(name.begin(), name.end(), "authorization", [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) == b;
-            })) {
+        if (!http::iequals(name, "authorization")) {
             continue;
         }
         auto space = value.find(' ');
