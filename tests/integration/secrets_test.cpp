@@ -13,6 +13,7 @@
 #include "support/pg_fixture.hpp"
 #include "support/service_fixture.hpp"
 #include "support/sim_runner.hpp"
+#include "support/source_status.hpp"
 #include "support/tls_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -29,6 +30,7 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <functional>
@@ -300,31 +302,26 @@ std::map<std::string, std::string> bearer(const std::string& token) {
     return {{"Authorization", "Bearer " + token}};
 }
 
-// GET /sources until every source has a last_error that `accept` takes (at most `limit`);
-// returns the last body seen.
+// Awaits, source by source (every source /sources lists), a last_error that `accept` takes, all
+// within `limit`; returns the whole GET /sources body then, for the callers' checks (a source
+// that keeps failing keeps its last_error).
 std::string wait_for_errors(unsigned short port, const std::function<bool(const std::string&)>& accept,
                             std::chrono::seconds limit) {
     auto deadline = std::chrono::steady_clock::now() + limit;
-    std::string body;
-    for (;;) {
-        auto r = http_request(port, "GET", "/sources", bearer(k_feed_token), {}, 10s);
-        body = r.body;
-        std::size_t done = 0;
-        boost::system::error_code ec;
-        auto v = json::parse(body, ec);
-        if (!ec && v.is_object() && v.as_object().contains("sources")) {
-            for (const auto& s : v.at("sources").as_array()) {
-                const auto* err = s.as_object().if_contains("last_error");
-                if (err && err->is_string() && accept(std::string(err->as_string()))) {
-                    ++done;
-                }
-            }
-        }
-        if (done == k_source_count || std::chrono::steady_clock::now() >= deadline) {
-            return body;
-        }
-        std::this_thread::sleep_for(100ms);  // polling an HTTP status: no event to await
+    auto listed = http_request(port, "GET", "/sources", bearer(k_feed_token), {}, 10s);
+    boost::system::error_code ec;
+    auto v = json::parse(listed.body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("sources")) {
+        return listed.body;
     }
+    for (const auto& source : v.at("sources").as_array()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        await_source(port, std::string(source.at("name").as_string()),
+                     [&](const json::object& s) { return accept(last_error_of(s)); },
+                     std::max(left, std::chrono::milliseconds(1)), bearer(k_feed_token));
+    }
+    return http_request(port, "GET", "/sources", bearer(k_feed_token), {}, 10s).body;
 }
 
 std::size_t sources_with_error(const std::string& body, const std::function<bool(const std::string&)>& accept) {
