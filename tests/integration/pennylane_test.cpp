@@ -366,6 +366,31 @@ TEST_F(pennylane_test, a_resync_replays_without_duplicates_and_lists_what_the_ch
     EXPECT_TRUE(sim.violations().empty()) << sim.violations().front();
 }
 
+TEST_F(pennylane_test, a_start_beyond_retention_without_a_list_endpoint_reads_what_the_changelog_keeps) {
+    pennylane_simulator sim(generous_sim());
+    sim.generate("transactions", 30, time::now() - 2h, 1min, 1, 51);
+    sim_runner runner(sim);
+    running_service svc(config_with_sources(
+        db_.url(), source_yaml(runner.base_url(), fast_budget() + "    resources: [transactions]\n"
+                                                  "    start_from: \"" +
+                                                      time::format_rfc3339(time::now() - 24h * 40) + "\"\n")));
+    // Transactions cannot be listed: the source reads the changelog from the oldest retained
+    // entry instead (what lies before is lost, and logged), rather than trying to list forever.
+    auto feed = read_feed_until(svc.port(), 30, 30s);
+    ASSERT_EQ(feed.events.size(), 30u);
+    for (const auto& e : feed.events) {
+        EXPECT_EQ(e.at("resource"), "transactions");
+        EXPECT_FALSE(e.contains("snapshot")) << json::serialize(e);
+    }
+    auto status = await_source(
+        svc.port(), "pennylane",
+        [](const json::object& s) { return s.at("checkpoint").at("transactions").at("watermark").is_string(); },
+        10s);
+    EXPECT_TRUE(status.at("checkpoint").at("transactions").at("watermark").is_string())
+        << json::serialize(status);
+    EXPECT_TRUE(sim.violations().empty()) << sim.violations().front();
+}
+
 TEST_F(pennylane_test, a_listing_diffs_against_stored_states_and_a_replay_counts_only_new_events) {
     pennylane_simulator sim(generous_sim());
     sim.generate("customers", 40, time::now() - 2h, 30s, 1, 41);

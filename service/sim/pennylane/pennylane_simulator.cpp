@@ -97,8 +97,16 @@ const std::vector<std::string>& pennylane_simulator::resources() {
     return k;
 }
 
+const std::vector<std::string>& pennylane_simulator::changelog_only_resources() {
+    static const std::vector<std::string> k{"transactions"};
+    return k;
+}
+
 pennylane_simulator::pennylane_simulator(options opts) : opts_(std::move(opts)) {
     for (const auto& r : resources()) {
+        stores_[r];
+    }
+    for (const auto& r : changelog_only_resources()) {
         stores_[r];
     }
 }
@@ -112,6 +120,12 @@ void pennylane_simulator::install(http::router& routes) {
         routes.add("GET", std::string(k_prefix) + "/" + r,
                    [this, r](const http::request& req) -> boost::asio::awaitable<http::response> {
                        co_return list_page(req, r);
+                   });
+    }
+    for (const auto& r : changelog_only_resources()) {
+        routes.add("GET", std::string(k_prefix) + "/changelogs/" + r,
+                   [this, r](const http::request& req) -> boost::asio::awaitable<http::response> {
+                       co_return changelog_page(req, r);
                    });
     }
 }
@@ -348,6 +362,11 @@ json::object pennylane_simulator::make_record(const std::string& resource, std::
         r["archived_at"] = nullptr;
         r[resource == "customer_invoices" ? "customer" : "supplier"] =
             json::object{{"id", 100 + id % 17}};
+    } else if (resource == "transactions") {
+        r["label"] = std::string(pick(rng, {"VIR SEPA ACME", "CB HOSTING", "PRLV URSSAF"}));
+        r["amount"] = amount;
+        r["currency"] = "EUR";
+        r["date"] = time::format_rfc3339(at).substr(0, 10);
     } else if (resource == "products") {
         r["label"] = std::string(pick(rng, {"Widget", "Gadget", "Support plan", "Training day"}));
         r["unit"] = "piece";

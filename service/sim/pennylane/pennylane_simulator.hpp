@@ -39,6 +39,8 @@ public:
     };
 
     static const std::vector<std::string>& resources();
+    /// Resources with a changelog but no list endpoint (the service cannot list or hydrate them).
+    static const std::vector<std::string>& changelog_only_resources();
 
     explicit pennylane_simulator(options opts);
     pennylane_simulator() : pennylane_simulator(options{}) {}

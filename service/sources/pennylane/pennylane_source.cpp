@@ -396,7 +396,10 @@ private:
             log::error("pennylane changelog beyond retention and no list endpoint to resync from; "
                        "changes older than the retention were missed",
                        {{"source", config_.name}, {"resource", resource}});
+            // The changelog from the oldest it still offers; the floor also keeps the next poll
+            // from trying to list again.
             state = resource_state{};
+            state.floor = time::now() - retention_ + k_retention_margin;
             more = true;
             co_return;
         }
