@@ -142,8 +142,7 @@ tail_read read_tail(pqxx::connection_base& conn, std::int64_t after, std::uint32
     tail_read out;
     out.floor = tx.exec1(std::string(sql::k_retention_floor))[0].as<std::int64_t>();
     if (after < 0) {
-        auto head = tx.exec1(std::string(sql::k_head_seq))[0].as<std::int64_t>();
-        out.after = out.complete_to = std::max(head, out.floor);
+        out.after = out.complete_to = tx.exec1(std::string(sql::k_head_seq))[0].as<std::int64_t>();
         tx.commit();
         return out;
     }
@@ -186,7 +185,7 @@ std::optional<consumer_offset> read_consumer(pqxx::connection_base& conn, const 
 store_offset_result store_consumer_offset(pqxx::connection_base& conn, const std::string& name,
                                           std::int64_t seq, bool force) {
     pqxx::work tx(conn);
-    auto ceiling = tx.exec1(std::string(sql::k_offset_ceiling))[0].as<std::int64_t>();
+    auto ceiling = tx.exec1(std::string(sql::k_head_seq))[0].as<std::int64_t>();
     if (seq > ceiling) {
         return offset_beyond_head{ceiling};
     }

@@ -37,7 +37,12 @@ inline constexpr std::string_view k_listen_outbox = "LISTEN changefeed_outbox";
 inline constexpr std::string_view k_retention_floor =
     "SELECT value FROM feed_state WHERE key = 'retention_floor'";
 inline constexpr std::string_view k_oldest_seq = "SELECT min(seq) FROM outbox";
-inline constexpr std::string_view k_head_seq = "SELECT coalesce(max(seq), 0) FROM outbox";
+/// The highest seq ever stored: the newest row's, or the retention floor once retention deleted
+/// every row (the feed's head never moves back).
+inline constexpr std::string_view k_head_seq = R"~(
+SELECT greatest(coalesce((SELECT max(seq) FROM outbox), 0),
+                (SELECT value FROM feed_state WHERE key = 'retention_floor'))
+)~";
 
 /// $1 since, $2 sources, $3 resources, $4 operations (comma-joined, '' = any), $5 limit.
 inline constexpr std::string_view k_read_feed = R"~(
@@ -276,12 +281,6 @@ inline constexpr std::string_view k_select_consumer = R"~(
 SELECT name, seq, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
   FROM consumer_offsets
  WHERE name = $1
-)~";
-
-/// Highest seq a consumer may store: the head, or the retention floor when everything is gone.
-inline constexpr std::string_view k_offset_ceiling = R"~(
-SELECT greatest(coalesce((SELECT max(seq) FROM outbox), 0),
-                (SELECT value FROM feed_state WHERE key = 'retention_floor'))
 )~";
 
 /// $1 name, $2 seq, $3 force: stores the offset unless it moves backwards without force; returns

@@ -168,6 +168,25 @@ TEST_F(changes_http_test, since_behind_retention_is_410) {
     EXPECT_EQ(get("/changes?since=5").status, 200u);
 }
 
+TEST_F(changes_http_test, since_now_stays_at_the_head_when_retention_deleted_every_event) {
+    {
+        pqxx::connection c(db_.url());
+        pqxx::work tx(c);
+        tx.exec0("UPDATE outbox SET recorded_at = now() - interval '40 days'");
+        tx.commit();
+    }
+    {
+        auto conn = db::open_connection(db_.url());
+        db::delete_expired(*conn, std::chrono::hours(24 * 30));
+    }
+    auto r = get("/changes?since=now");
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(body(r).at("next_since").as_int64(), 25);
+    EXPECT_TRUE(body(r).at("changes").as_array().empty());
+    EXPECT_EQ(get("/changes?since=25").status, 200u);
+    EXPECT_EQ(get("/changes?since=24").status, 410u);
+}
+
 TEST_F(changes_http_test, long_poll_returns_when_another_writer_commits) {
     auto head = body(get("/changes?since=now")).at("next_since").as_int64();
     EXPECT_EQ(head, 25);
