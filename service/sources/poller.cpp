@@ -163,12 +163,12 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
     }
 
     // A resync's step records its progress in the transaction of its events; the last step
-    // (nothing more upstream: the replay reached the present) ends it.
+    // (nothing more upstream and nothing held back: the replay reached the present) ends it.
     void track_resync(poll_step& s) {
         auto previous = std::move(s.extra);
         auto name = config.name;
         auto events = static_cast<std::int64_t>(s.events.size());
-        bool done = !s.more;
+        bool done = !s.more && !s.held_back;
         std::optional<time::time_point> oldest;
         std::optional<time::time_point> newest;
         for (const auto& e : s.events) {

@@ -36,6 +36,9 @@ struct poll_step {
     std::function<void()> committed;
     /// More is waiting upstream: poll again at once.
     bool more = false;
+    /// Nothing could be read although more may be waiting upstream (the vendor paused the
+    /// source, or the rate budget is kept for other work): not caught up, so a resync goes on.
+    bool held_back = false;
     /// Sleep this long (instead of poll_interval) before the next step.
     std::optional<std::chrono::milliseconds> next_poll;
 };

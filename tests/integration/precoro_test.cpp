@@ -104,8 +104,8 @@ bool eventually(Predicate pred, std::chrono::milliseconds timeout = 20s) {
 }
 
 // True once the first sweep of every resource has finished (the last configured is invoices).
-bool swept(unsigned short port) {
-    auto status = test::source_status(port, "precoro");
+bool swept(unsigned short port, const test::request_headers& headers = {}) {
+    auto status = test::source_status(port, "precoro", headers);
     const auto* checkpoint = status.if_contains("checkpoint");
     if (checkpoint == nullptr || !checkpoint->is_object()) {
         return false;
@@ -747,6 +747,35 @@ TEST_F(precoro_test, keyed_arrays_report_per_element_changes) {
     EXPECT_EQ(changed.at("/items/2/qty"), 2);
     EXPECT_EQ(changed.count("/items/1/qty"), 0u);  // moved, not changed
     EXPECT_EQ(changed.count("/status"), 1u);
+}
+
+TEST_F(precoro_test, a_resync_held_back_by_the_budget_keeps_running) {
+    test::scratch_database db;
+    precoro_simulator::options o;
+    o.windows = {{"Minute limiter", 300, 1min}, {"Hourly limiter", 1500, 1h}, {"Daily limiter", 10, 24h}};
+    start_sim(o);
+    const std::string token = "feed-token";
+    // The first sweep takes three of the day's ten requests; then less than 80% is left, and
+    // sweeps wait for tomorrow.
+    test::running_service svc(test::config_with_sources(
+        db.url(),
+        source_yaml(runner_->base_url(), "1h",
+                    "    sweep_reserve: 80\n"
+                    "    rate_limit:\n"
+                    "      - { limit: 300, window: 1m }\n"
+                    "      - { limit: 1500, window: 1h }\n"
+                    "      - { limit: 10, window: 1d }\n"),
+        {token}));
+    ASSERT_TRUE(eventually([&] { return swept(svc.port(), {{"Authorization", "Bearer " + token}}); }));
+    auto started = test::post_resync(svc.port(), token, "precoro");
+    ASSERT_EQ(started.status, 202u) << started.body;
+    // Each held-back step is committed as resync progress; the resync must not end with them.
+    auto progress = test::await_resync(svc.port(), token, "precoro", [](const json::object& r) {
+        return r.at("pages").as_int64() >= 3 || r.at("state") != "running";
+    });
+    EXPECT_EQ(progress.at("state"), "running") << json::serialize(progress);
+    EXPECT_EQ(progress.at("events").as_int64(), 0);
+    EXPECT_EQ(sim_->requests(), 3u) << "no sweep ran on the budget kept for webhooks";
 }
 
 TEST_F(precoro_test, a_resync_sweeps_everything_again_without_duplicates) {

@@ -267,6 +267,7 @@ private:
         if (auto paused = http_.limiter().paused_until(now)) {
             // The vendor said when: nothing can be fetched before.
             step.next_poll = std::min(queue_check_, std::chrono::ceil<std::chrono::milliseconds>(*paused - now));
+            step.held_back = true;
             co_return;
         }
         // Rows the step before handled are still there while its commit is in flight.
@@ -293,6 +294,7 @@ private:
             // Keep what is left of the day for webhook fetches.
             sweeps_waiting_ = true;
             step.next_poll = queue_check_;
+            step.held_back = true;
             co_return;
         }
         sweeps_waiting_ = false;
