@@ -71,6 +71,19 @@ protected:
 
     static boost::json::object body(const http_reply& r) { return boost::json::parse(r.body).as_object(); }
 
+    // Ages the events with seq <= `through` past a 30-day retention and lets retention delete them.
+    void expire_through(std::int64_t through) {
+        {
+            pqxx::connection c(db_.url());
+            pqxx::work tx(c);
+            tx.exec_params0("UPDATE outbox SET recorded_at = now() - interval '40 days' WHERE seq <= $1",
+                            through);
+            tx.commit();
+        }
+        auto conn = db::open_connection(db_.url());
+        db::delete_expired(*conn, std::chrono::hours(24 * 30));
+    }
+
     scratch_database db_;
     std::unique_ptr<running_service> service_;
 };
@@ -150,16 +163,7 @@ TEST_F(changes_http_test, unknown_path_is_404_and_wrong_method_405_as_json) {
 }
 
 TEST_F(changes_http_test, since_behind_retention_is_410) {
-    {
-        pqxx::connection c(db_.url());
-        pqxx::work tx(c);
-        tx.exec0("UPDATE outbox SET recorded_at = now() - interval '40 days' WHERE seq <= 5");
-        tx.commit();
-    }
-    {
-        auto conn = db::open_connection(db_.url());
-        db::delete_expired(*conn, std::chrono::hours(24 * 30));
-    }
+    expire_through(5);
     auto r = get("/changes?since=2");
     ASSERT_EQ(r.status, 410u);
     auto err = body(r).at("error").as_object();
@@ -169,16 +173,7 @@ TEST_F(changes_http_test, since_behind_retention_is_410) {
 }
 
 TEST_F(changes_http_test, since_now_stays_at_the_head_when_retention_deleted_every_event) {
-    {
-        pqxx::connection c(db_.url());
-        pqxx::work tx(c);
-        tx.exec0("UPDATE outbox SET recorded_at = now() - interval '40 days'");
-        tx.commit();
-    }
-    {
-        auto conn = db::open_connection(db_.url());
-        db::delete_expired(*conn, std::chrono::hours(24 * 30));
-    }
+    expire_through(25);
     auto r = get("/changes?since=now");
     ASSERT_EQ(r.status, 200u) << r.body;
     EXPECT_EQ(body(r).at("next_since").as_int64(), 25);

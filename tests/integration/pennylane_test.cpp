@@ -50,6 +50,20 @@ std::string source_yaml(const std::string& base_url, const std::string& extra = 
 
 std::string fast_budget() { return "    rate_limit: [{limit: 1000, window: 5s}]\n"; }
 
+// The data of each resource's last event in `events`, by resource_id (none after a delete).
+std::map<std::string, json::value> last_data_by_id(const std::vector<json::object>& events) {
+    std::map<std::string, json::value> last;
+    for (const auto& e : events) {
+        auto id = std::string(e.at("resource_id").as_string());
+        if (e.at("data").is_null()) {
+            last.erase(id);
+        } else {
+            last[id] = e.at("data");
+        }
+    }
+    return last;
+}
+
 pennylane_simulator::options generous_sim() {
     pennylane_simulator::options o;
     o.rate_limit = {1000, 5s};
@@ -342,15 +356,7 @@ TEST_F(pennylane_test, a_resync_replays_without_duplicates_and_lists_what_the_ch
     ASSERT_EQ(snapshots.events.size(), records.size());
     // Every listed record was hydrated by the first pass: its snapshot carries changes against
     // the state stored then (none differ: the vendor changed nothing since).
-    std::map<std::string, json::value> hydrated;
-    for (const auto& e : first.events) {
-        auto id = std::string(e.at("resource_id").as_string());
-        if (e.at("data").is_null()) {
-            hydrated.erase(id);
-        } else {
-            hydrated[id] = e.at("data");
-        }
-    }
+    auto hydrated = last_data_by_id(first.events);
     for (const auto& e : snapshots.events) {
         EXPECT_TRUE(e.contains("snapshot")) << json::serialize(e);
         EXPECT_EQ(e.at("operation"), "update");
@@ -401,15 +407,7 @@ TEST_F(pennylane_test, a_listing_diffs_against_stored_states_and_a_replay_counts
         {token}));
     auto first = read_feed_until(svc.port(), 40, 60s, token);
     ASSERT_EQ(first.events.size(), 40u);
-    std::map<std::string, json::value> hydrated;
-    for (const auto& e : first.events) {
-        auto id = std::string(e.at("resource_id").as_string());
-        if (e.at("data").is_null()) {
-            hydrated.erase(id);
-        } else {
-            hydrated[id] = e.at("data");
-        }
-    }
+    auto hydrated = last_data_by_id(first.events);
     // Each finished resync has its own started_at: wait for the one just posted.
     auto await_next_resync = [&](const std::string& from) {
         auto before = source_status(svc.port(), "pennylane", {{"Authorization", "Bearer " + token}});
