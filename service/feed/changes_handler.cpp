@@ -11,8 +11,6 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <algorithm>
-#include <cctype>
 #include <charconv>
 
 namespace changefeed::feed {
@@ -148,10 +146,7 @@ bool wants_event_stream(const http::request& req) {
     if (!accept) {
         return false;
     }
-    std::string lower(*accept);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return lower.find("text/event-stream") != std::string::npos;
+    return http::ascii_lower(*accept).find("text/event-stream") != std::string::npos;
 }
 
 changes_handler::changes_handler(db::pg_pool& pool,

@@ -22,7 +22,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <cctype>
 #include <map>
 
 namespace changefeed::http {
@@ -50,21 +49,13 @@ struct target_url {
     std::string shown;   ///< origin + path, for messages
 };
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
 std::optional<target_url> parse_target_url(std::string_view text) {
     auto parsed = boost::urls::parse_absolute_uri(text);
     if (!parsed || !parsed->has_authority() || parsed->encoded_host().empty()) {
         return std::nullopt;
     }
     target_url t;
-    auto scheme = lower(parsed->scheme());
+    auto scheme = ascii_lower(parsed->scheme());
     if (scheme == "https") {
         t.secure = true;
     } else if (scheme != "http") {
@@ -309,7 +300,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         out.keep_alive = res.keep_alive();
         out.response.status = res.result_int();
         for (const auto& f : res) {
-            auto name = lower(f.name_string());
+            auto name = ascii_lower(f.name_string());
             auto [it, inserted] = out.response.headers.try_emplace(std::move(name), f.value());
             if (!inserted) {
                 it->second += ", ";

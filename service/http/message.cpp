@@ -24,6 +24,14 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
 std::optional<std::string_view> request::header(std::string_view lower_name) const {
     auto it = headers.find(lower_name);
     if (it == headers.end()) {

@@ -65,6 +65,8 @@ response json_response(std::string body, unsigned status = 200);
 
 /// ASCII case-insensitive equality (header names and values, auth schemes).
 bool iequals(std::string_view a, std::string_view b);
+/// `s` with ASCII upper-case letters lowered (header names, media types, URL schemes).
+std::string ascii_lower(std::string_view s);
 
 using handler = std::function<boost::asio::awaitable<response>(const request&)>;
 

@@ -61,14 +61,6 @@ constexpr std::size_t k_max_drain = 8 * 1024 * 1024;
 /// What a session is doing; `stop()` interrupts only the idle, streaming and draining ones.
 enum class phase { idle, reading, handling, writing, streaming, draining };
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
 std::string upper(std::string_view s) {
     std::string out(s);
     for (auto& c : out) {
@@ -90,7 +82,7 @@ void fill_head(const bhttp::request<bhttp::string_body>& msg, request& out) {
     out.method = upper(msg.method_string());
     out.target = std::string(msg.target());
     for (const auto& f : msg) {
-        auto name = lower(f.name_string());
+        auto name = ascii_lower(f.name_string());
         auto [it, inserted] = out.headers.try_emplace(std::move(name), f.value());
         if (!inserted) {
             it->second += ", ";

@@ -9,7 +9,6 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cctype>
 
 namespace changefeed::sources {
 
@@ -36,10 +35,7 @@ bool json_or_unlabelled(std::optional<std::string_view> content_type) {
     while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) {
         type.remove_prefix(1);
     }
-    std::string lowered(type);
-    for (auto& c : lowered) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
+    auto lowered = http::ascii_lower(type);
     return lowered == "application/json" ||
            (lowered.size() > 5 && lowered.compare(lowered.size() - 5, 5, "+json") == 0);
 }
