@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <fstream>
 #include <set>
+#include <thread>
 #include <tuple>
 
 namespace changefeed::test {
@@ -449,16 +450,26 @@ TEST_F(pennylane_test, a_listing_diffs_against_stored_states_and_a_replay_counts
                          {{"Authorization", "Bearer " + token}});
     ASSERT_EQ(page.status, 200u) << page.body;
     EXPECT_EQ(json::parse(page.body).at("changes").as_array().size(), 12u) << page.body;
-    auto text = http_get(svc.port(), "/metrics").body;
+    // The resync's end commits with its last events; the metric follows once the commit returned.
+    const double expected = static_cast<double>(40 + records.size() + 12);
+    std::string text;
     double counted = 0;
-    for (const char* op : {"insert", "update", "delete"}) {
-        auto key = std::string("changefeed_events_total{source=\"pennylane\",resource=\"customers\",operation=\"") +
-                   op + "\"} ";
-        if (auto at = text.find(key); at != std::string::npos) {
-            counted += std::stod(text.substr(at + key.size()));
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         counted != expected && std::chrono::steady_clock::now() < deadline;) {
+        text = http_get(svc.port(), "/metrics").body;
+        counted = 0;
+        for (const char* op : {"insert", "update", "delete"}) {
+            auto key = std::string("changefeed_events_total{source=\"pennylane\",resource=\"customers\",operation=\"") +
+                       op + "\"} ";
+            if (auto at = text.find(key); at != std::string::npos) {
+                counted += std::stod(text.substr(at + key.size()));
+            }
+        }
+        if (counted != expected) {
+            std::this_thread::sleep_for(50ms);  // polling a metric: no event to await
         }
     }
-    EXPECT_EQ(counted, static_cast<double>(40 + records.size() + 12)) << text;
+    EXPECT_EQ(counted, expected) << text;
 }
 
 TEST_F(pennylane_test, hydrated_events_carry_changes_against_the_state_stored_before) {

@@ -483,23 +483,38 @@ TEST_F(precoro_test, webhooks_are_fetched_and_sweeps_find_what_they_missed) {
 TEST_F(precoro_test, start_from_emits_no_older_version_though_the_overlap_lists_it) {
     test::scratch_database db;
     start_sim();
+    std::mutex mutex;
+    std::vector<std::string> supplier_sweeps;  // modifiedSince of each suppliers list request
+    sim_->on_request([&](const http::request& req) {
+        if (req.path == "/suppliers") {
+            std::lock_guard lock(mutex);
+            supplier_sweeps.emplace_back(req.query_param("modifiedSince").value_or("(none)"));
+        }
+    });
+    auto sweeps = [&] {
+        std::lock_guard lock(mutex);
+        return supplier_sweeps;
+    };
     sim_->create("suppliers", notify::none);
     auto changed = sim_->create("suppliers", notify::none);
     auto created = time::parse_rfc3339(sim_->versions().back().update_date, true);
     ASSERT_TRUE(created);
-    // The start is a second after both creations; the update lands at or after it, and the first
-    // sweep's modifiedSince (the start minus the 10-minute overlap) lists both suppliers.
+    // The start is a second after both creations; the update lands at or after it. Every sweep's
+    // modifiedSince (the start, then the watermark, minus the 10-minute overlap) lists both.
     auto start = *created + 1s;
     sim_->update("suppliers", changed, notify::none);
     test::running_service svc(test::config_with_sources(
-        db.url(), source_yaml(runner_->base_url(), "2s",
+        db.url(), source_yaml(runner_->base_url(), "1s",
                               "    start_from: \"" + time::format_rfc3339(start) + "\"\n")));
     auto events = precoro_events(svc.port(), 1);
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].at("resource_id"), std::to_string(changed).c_str());
     EXPECT_EQ(events[0].at("event_id"),
               version_event_id("suppliers", changed, sim_->versions().back().update_date).c_str());
-    // The other supplier was on the same page, so its fate was settled by the same commit.
+    // Three sweeps of suppliers asked for (the third only after the second was committed): the
+    // older supplier, listed by each, was never emitted.
+    ASSERT_TRUE(eventually([&] { return sweeps().size() >= 3; }));
+    EXPECT_EQ(sweeps().front(), sources::precoro::format_modified_since(start - 10min));
     EXPECT_EQ(precoro_events(svc.port(), 2, 1s).size(), 1u);
 }
 

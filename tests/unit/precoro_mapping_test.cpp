@@ -227,35 +227,34 @@ TEST(precoro_mapping, a_sweep_starts_from_the_watermark_minus_the_overlap_and_mo
     EXPECT_EQ(s.keys, (std::vector<std::int64_t>{3, 4, 5}));
 }
 
-TEST(precoro_mapping, versions_before_a_configured_start_are_skipped_until_a_sweep_passes_it) {
+TEST(precoro_mapping, versions_before_a_configured_start_are_never_emitted) {
     sweep_state s;
-    s.watermark = at("2026-05-01T10:00:00Z");
-    s.watermark_is_start = true;
+    s.watermark = at("2026-05-01T10:00:00.500Z");
+    s.start = s.watermark;
     auto back = sweep_state::from_json(json::parse(json::serialize(s.to_json())));
     ASSERT_TRUE(std::holds_alternative<sweep_state>(back)) << std::get<std::string>(back);
-    EXPECT_TRUE(std::get<sweep_state>(back).watermark_is_start);
-    EXPECT_FALSE(std::get<sweep_state>(sweep_state::from_json(sweep_state{}.to_json())).watermark_is_start);
+    EXPECT_EQ(std::get<sweep_state>(back).start, s.start);
+    EXPECT_FALSE(std::get<sweep_state>(sweep_state::from_json(sweep_state{}.to_json())).start);
     EXPECT_TRUE(std::holds_alternative<std::string>(
-        sweep_state::from_json(json::parse(R"({"watermark_is_start": "yes"})"))));
+        sweep_state::from_json(json::parse(R"({"start": "soon"})"))));
 
     entity_version older{1, at("2026-05-01T09:55:00Z"), std::nullopt, {}};
-    entity_version at_start{2, at("2026-05-01T10:00:00Z"), std::nullopt, {}};
+    entity_version same_second{2, at("2026-05-01T10:00:00Z"), std::nullopt, {}};
     entity_version newer{3, at("2026-05-01T11:00:00Z"), std::nullopt, {}};
     // The overlap still reaches before the start (the vendor's zone is uncertain)...
     s.walk = start_walk(s, 10min, at("2026-05-01T12:00:00Z"));
     EXPECT_EQ(s.walk->since, "2026-05-01T09:50:00");
-    // ...but what it lists before the start is not the source's to emit.
+    // ...but what it lists before the start (updateDate has whole seconds) is not emitted.
     EXPECT_TRUE(before_start(s, older));
-    EXPECT_FALSE(before_start(s, at_start));
+    EXPECT_FALSE(before_start(s, same_second));
     EXPECT_FALSE(before_start(s, newer));
-    note_listed(*s.walk, older);
-    finish_walk(s);
-    EXPECT_TRUE(s.watermark_is_start) << "a sweep that listed nothing newer keeps the start";
-    s.walk = start_walk(s, 10min, at("2026-05-01T12:15:00Z"));
+    // Nor later, when the watermark moved on but a sweep's overlap still reaches before the start.
     note_listed(*s.walk, newer);
     finish_walk(s);
-    EXPECT_FALSE(s.watermark_is_start);
-    EXPECT_FALSE(before_start(s, older));
+    s.walk = start_walk(s, 90min, at("2026-05-01T12:30:00Z"));
+    EXPECT_EQ(s.walk->since, "2026-05-01T09:30:00");
+    EXPECT_TRUE(before_start(s, older));
+    EXPECT_FALSE(before_start(sweep_state{}, older)) << "no start: everything listed is the source's";
 }
 
 TEST(precoro_mapping, operation_is_insert_only_for_a_first_sighted_creation) {

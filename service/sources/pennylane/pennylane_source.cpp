@@ -80,7 +80,10 @@ public:
         bool resource_more = false;
 
         auto now = time::now();
-        if (!state.resync && state.watermark && *state.watermark < now - retention_ + k_retention_margin) {
+        // A resource that cannot be listed reads its changelog as far as the vendor keeps it
+        // (the vendor's 422 says when it no longer reaches the watermark).
+        if (!state.resync && state.watermark && has_list_endpoint(resource) &&
+            *state.watermark < now - retention_ + k_retention_margin) {
             log::warn("pennylane watermark is past the changelog retention; resyncing through the list "
                       "endpoint",
                       {{"source", config_.name}, {"resource", resource},

@@ -339,8 +339,8 @@ json::value sweep_state::to_json() const {
     o["watermark"] = time_or_null(watermark);
     o["keys"] = ids_json(keys);
     o["last_sweep_at"] = time_or_null(last_sweep_at);
-    if (watermark_is_start) {
-        o["watermark_is_start"] = true;
+    if (start) {
+        o["start"] = time::format_rfc3339_us(*start);
     }
     if (walk) {
         json::object w;
@@ -377,12 +377,11 @@ std::variant<sweep_state, std::string> sweep_state::from_json(const json::value&
         return std::string("checkpoint keys is not an array of ids");
     }
     s.keys = std::move(*keys);
-    if (const auto* is_start = o->if_contains("watermark_is_start"); is_start != nullptr) {
-        if (!is_start->is_bool()) {
-            return std::string("checkpoint watermark_is_start is not a boolean");
-        }
-        s.watermark_is_start = is_start->get_bool();
+    auto start = read_optional_time(*o, "start");
+    if (auto* bad = std::get_if<std::string>(&start)) {
+        return *bad;
     }
+    s.start = std::get<0>(start);
     const auto* walk = o->if_contains("walk");
     if (walk != nullptr && !walk->is_null()) {
         const auto* w = walk->if_object();
@@ -449,7 +448,6 @@ void finish_walk(sweep_state& state) {
         if (!state.watermark || *w.high > *state.watermark) {
             state.watermark = w.high;
             state.keys = w.high_keys;
-            state.watermark_is_start = false;
         } else if (*w.high == *state.watermark) {
             for (auto id : w.high_keys) {
                 if (std::find(state.keys.begin(), state.keys.end(), id) == state.keys.end()) {
@@ -463,7 +461,8 @@ void finish_walk(sweep_state& state) {
 }
 
 bool before_start(const sweep_state& state, const entity_version& seen) {
-    return state.watermark_is_start && state.watermark && seen.updated < *state.watermark;
+    // updateDate has whole seconds: a change in the start's own second is not before it.
+    return state.start && seen.updated < std::chrono::floor<std::chrono::seconds>(*state.start);
 }
 
 bool at_watermark(const sweep_state& state, const entity_version& seen) {

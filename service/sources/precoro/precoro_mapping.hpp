@@ -137,10 +137,10 @@ struct sweep_state {
     std::vector<std::int64_t> keys;
     std::optional<time::time_point> last_sweep_at;  ///< when the last finished sweep started
     std::optional<sweep_walk> walk;                 ///< a sweep in progress
-    /// The watermark is the configured `start_from`, not a time a sweep reached: walks still
-    /// start `overlap` before it (the vendor's modifiedSince zone is uncertain), but versions
-    /// older than it are not emitted, until a sweep lists something newer.
-    bool watermark_is_start = false;
+    /// The configured `start_from` (or a resync's `from`): sweeps still reach `overlap` before
+    /// it (the vendor's modifiedSince zone is uncertain), but versions older than it are never
+    /// emitted.
+    std::optional<time::time_point> start;
 
     [[nodiscard]] boost::json::value to_json() const;
     /// Reads what to_json wrote; an error message for anything else.
@@ -150,8 +150,8 @@ struct sweep_state {
 /// A new walk from the watermark minus `overlap` (the whole list without a watermark).
 sweep_walk start_walk(const sweep_state& state, std::chrono::microseconds overlap,
                       time::time_point now);
-/// True for a version older than the configured start (`watermark_is_start`): listed because of
-/// the overlap, but before what the source was told to read.
+/// True for a version older than the configured start (to the second): listed because of the
+/// overlap, but before what the source was told to read.
 bool before_start(const sweep_state& state, const entity_version& seen);
 /// Notes a listed version in the walk's high-water mark.
 void note_listed(sweep_walk& walk, const entity_version& seen);

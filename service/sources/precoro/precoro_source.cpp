@@ -161,7 +161,7 @@ private:
     sweep_state initial_state(std::optional<time::time_point> start) const {
         sweep_state s;
         s.watermark = start;
-        s.watermark_is_start = start.has_value();
+        s.start = start;
         return s;
     }
 
