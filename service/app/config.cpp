@@ -111,6 +111,34 @@ bool valid_source_name(std::string_view name) {
     });
 }
 
+// HOST:PORT as the server binds it: HOST a numeric IPv4 address, a bracketed IPv6 address or
+// "localhost" (no DNS at startup); PORT in 0..65535, 0 picking a free port.
+bool valid_listen(std::string_view text) {
+    std::string_view port;
+    if (text.starts_with('[')) {
+        auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':' ||
+            !boost::urls::parse_ipv6_address(text.substr(1, close - 1))) {
+            return false;
+        }
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) {
+            return false;
+        }
+        std::string_view host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host != "localhost" && !boost::urls::parse_ipv4_address(host)) {
+            return false;
+        }
+    }
+    unsigned number = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    return !port.empty() && ec == std::errc{} && end == port.data() + port.size() &&
+           number <= 65535;
+}
+
 std::optional<std::string> base_url_problem(std::string_view text) {
     auto url = boost::urls::parse_uri(text);
     if (!url || (url->scheme_id() != boost::urls::scheme::http &&
@@ -692,36 +720,6 @@ void emit_source(YAML::Emitter& out, const source_config& source) {
         emit_knob(out, knob, value);
     }
     out << YAML::EndMap;
-}
-
-}  // namespace
-
-namespace {
-
-bool valid_listen(std::string_view text) {
-    std::string_view port;
-    if (text.starts_with('[')) {
-        auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':' ||
-            !boost::urls::parse_ipv6_address(text.substr(1, close - 1))) {
-            return false;
-        }
-        port = text.substr(close + 2);
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) {
-            return false;
-        }
-        std::string_view host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-        if (host != "localhost" && !boost::urls::parse_ipv4_address(host)) {
-            return false;
-        }
-    }
-    unsigned number = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
-    return !port.empty() && ec == std::errc{} && end == port.data() + port.size() &&
-           number <= 65535;
 }
 
 }  // namespace
