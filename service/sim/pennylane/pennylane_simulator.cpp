@@ -112,20 +112,17 @@ pennylane_simulator::pennylane_simulator(options opts) : opts_(std::move(opts)) 
 }
 
 void pennylane_simulator::install(http::router& routes) {
-    for (const auto& r : resources()) {
+    for (const auto& store : stores_) {  // every resource has a changelog
+        const std::string& r = store.first;
         routes.add("GET", std::string(k_prefix) + "/changelogs/" + r,
                    [this, r](const http::request& req) -> boost::asio::awaitable<http::response> {
                        co_return changelog_page(req, r);
                    });
+    }
+    for (const auto& r : resources()) {
         routes.add("GET", std::string(k_prefix) + "/" + r,
                    [this, r](const http::request& req) -> boost::asio::awaitable<http::response> {
                        co_return list_page(req, r);
-                   });
-    }
-    for (const auto& r : changelog_only_resources()) {
-        routes.add("GET", std::string(k_prefix) + "/changelogs/" + r,
-                   [this, r](const http::request& req) -> boost::asio::awaitable<http::response> {
-                       co_return changelog_page(req, r);
                    });
     }
 }
