@@ -7,6 +7,7 @@
 #include "db/migrations.hpp"
 #include "sim/pennylane/pennylane_simulator.hpp"
 #include "support/child_process.hpp"
+#include "support/eventually.hpp"
 #include "support/feed_reader.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_fixture.hpp"
@@ -27,7 +28,6 @@
 #include <unistd.h>
 #include <fstream>
 #include <set>
-#include <thread>
 #include <tuple>
 
 namespace changefeed::test {
@@ -50,6 +50,19 @@ std::string source_yaml(const std::string& base_url, const std::string& extra = 
 }
 
 std::string fast_budget() { return "    rate_limit: [{limit: 1000, window: 5s}]\n"; }
+
+// changefeed_events_total of the pennylane source's `resource` in a /metrics text, all operations.
+double events_counted(const std::string& metrics, const std::string& resource) {
+    double counted = 0;
+    for (const char* op : {"insert", "update", "delete"}) {
+        auto key = "changefeed_events_total{source=\"pennylane\",resource=\"" + resource +
+                   "\",operation=\"" + op + "\"} ";
+        if (auto at = metrics.find(key); at != std::string::npos) {
+            counted += std::stod(metrics.substr(at + key.size()));
+        }
+    }
+    return counted;
+}
 
 // The data of each resource's last event in `events`, by resource_id (none after a delete).
 std::map<std::string, json::value> last_data_by_id(const std::vector<json::object>& events) {
@@ -453,23 +466,10 @@ TEST_F(pennylane_test, a_listing_diffs_against_stored_states_and_a_replay_counts
     // The resync's end commits with its last events; the metric follows once the commit returned.
     const double expected = static_cast<double>(40 + records.size() + 12);
     std::string text;
-    double counted = 0;
-    for (auto deadline = std::chrono::steady_clock::now() + 10s;
-         counted != expected && std::chrono::steady_clock::now() < deadline;) {
+    EXPECT_TRUE(eventually([&] {
         text = http_get(svc.port(), "/metrics").body;
-        counted = 0;
-        for (const char* op : {"insert", "update", "delete"}) {
-            auto key = std::string("changefeed_events_total{source=\"pennylane\",resource=\"customers\",operation=\"") +
-                       op + "\"} ";
-            if (auto at = text.find(key); at != std::string::npos) {
-                counted += std::stod(text.substr(at + key.size()));
-            }
-        }
-        if (counted != expected) {
-            std::this_thread::sleep_for(50ms);  // polling a metric: no event to await
-        }
-    }
-    EXPECT_EQ(counted, expected) << text;
+        return events_counted(text, "customers") == expected;
+    })) << text;
 }
 
 TEST_F(pennylane_test, hydrated_events_carry_changes_against_the_state_stored_before) {
@@ -567,16 +567,7 @@ TEST_F(pennylane_test, metrics_show_events_requests_lag_budget_and_state) {
     ASSERT_EQ(reply.status, 200u);
     EXPECT_EQ(reply.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
     const auto& text = reply.body;
-    double events = 0;
-    for (const char* op : {"insert", "update", "delete"}) {
-        auto key = std::string("changefeed_events_total{source=\"pennylane\",resource=\"suppliers\",operation=\"") +
-                   op + "\"} ";
-        auto at = text.find(key);
-        if (at != std::string::npos) {
-            events += std::stod(text.substr(at + key.size()));
-        }
-    }
-    EXPECT_EQ(events, 40) << text;
+    EXPECT_EQ(events_counted(text, "suppliers"), 40) << text;
     EXPECT_NE(text.find("changefeed_upstream_requests_total{source=\"pennylane\",status=\"200\"} "), std::string::npos);
     EXPECT_NE(text.find("changefeed_source_lag_seconds{source=\"pennylane\"} "), std::string::npos);
     EXPECT_NE(text.find("changefeed_rate_budget_remaining{source=\"pennylane\",window=\"5s\"} "), std::string::npos);
