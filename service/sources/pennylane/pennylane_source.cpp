@@ -427,21 +427,22 @@ private:
         }
         auto& page = std::get<list_page>(parsed);
         auto listed_at = time::now();
+        // States (what `changes` is computed against) are read and kept only with hydrate, as
+        // for changelog events.
         std::vector<std::string> keys;  // parse_list checked that every record has an integer id
-        for (const auto& record : page.items) {
-            keys.push_back(std::to_string(record.at("id").as_int64()));
-        }
         std::map<std::string, json::value> known;
+        std::vector<std::pair<std::string, json::value>> to_store;
         if (hydrate_) {
+            for (const auto& record : page.items) {
+                keys.push_back(std::to_string(record.at("id").as_int64()));
+            }
             known = co_await stored_states(resource, keys);
         }
-        std::vector<std::pair<std::string, json::value>> to_store;
         for (std::size_t i = 0; i < page.items.size(); ++i) {
             auto event = make_snapshot_event(config_.name, resource, page.items[i], listed_at);
-            auto changes = changes_then_remember(resource, keys[i], json::value(page.items[i]),
-                                                 known, to_store);
             if (hydrate_) {
-                event.changes = std::move(changes);
+                event.changes = changes_then_remember(resource, keys[i], json::value(page.items[i]),
+                                                      known, to_store);
             }
             step.events.push_back(std::move(event));
         }
