@@ -5,6 +5,7 @@
 #include "db/migrations.hpp"
 #include "db/outbox_writer.hpp"
 #include "db/pg_pool.hpp"
+#include "support/eventually.hpp"
 #include "support/feed_server.hpp"
 #include "support/http_client.hpp"
 #include "support/outbox_events.hpp"
@@ -47,11 +48,8 @@ protected:
     // the commit notification, and only while someone reads: this request is that reader).
     void await_cache_hi(std::int64_t seq) {
         (void)http_get(server_->port(), "/changes?since=" + std::to_string(seq));
-        auto deadline = clock_type::now() + std::chrono::seconds(10);
-        while (server_->stats().hi < seq && clock_type::now() < deadline) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        ASSERT_GE(server_->stats().hi, seq) << "the cache did not learn the commit";
+        ASSERT_TRUE(eventually([&] { return server_->stats().hi >= seq; }))
+            << "the cache did not learn the commit";
     }
 
     scratch_database db_;
@@ -250,11 +248,8 @@ TEST_F(feed_cache_http_test, a_cache_nobody_reads_rests_until_a_reader_comes) {
         ASSERT_EQ(changes.size(), 1u) << r.body;
         EXPECT_EQ(changes[0].at("seq").as_int64(), 6);
     });
-    auto deadline = clock_type::now() + std::chrono::seconds(10);
-    while (server_->stats().hi < 5 && clock_type::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    EXPECT_GE(server_->stats().hi, 5) << "the reader did not wake the filler";
+    EXPECT_TRUE(eventually([&] { return server_->stats().hi >= 5; }))
+        << "the reader did not wake the filler";
     server_->append({numbered_event(6, "alpha", "insert")});
     poller.join();
     auto body = page("/changes?since=0&limit=50");
@@ -269,10 +264,7 @@ TEST_F(feed_cache_http_test, the_retention_floor_reaches_the_cache) {
     ASSERT_EQ(server_->stats().lo, 0) << "the read was kept";
     expire_through(db_.url(), 4);
     // Retention notifies; the cache then drops the deleted rows and a since below answers 410.
-    auto deadline = clock_type::now() + std::chrono::seconds(10);
-    while (server_->stats().lo < 4 && clock_type::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    EXPECT_TRUE(eventually([&] { return server_->stats().lo >= 4; }));
     EXPECT_EQ(server_->stats().lo, 4);
     auto r = http_get(server_->port(), "/changes?since=2");
     EXPECT_EQ(r.status, 410u) << r.body;

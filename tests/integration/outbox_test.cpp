@@ -6,6 +6,7 @@
 #include "db/outbox_writer.hpp"
 #include "db/pg_pool.hpp"
 #include "db/sql.hpp"
+#include "support/eventually.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/run_coro.hpp"
 
@@ -59,18 +60,13 @@ std::int64_t append_sql(pqxx::transaction_base& tx, const std::vector<core::chan
 
 // Waits, up to 20 s, until backend `pid` waits for an advisory lock.
 bool waits_for_advisory_lock(pqxx::connection_base& observer, int pid) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
+    return test::eventually([&] {
         pqxx::nontransaction tx(observer);
-        auto r = tx.exec_params("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND "
-                                "wait_event_type = 'Lock' AND wait_event = 'advisory'",
-                                pid);
-        if (!r.empty()) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
+        return !tx.exec_params("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND "
+                               "wait_event_type = 'Lock' AND wait_event = 'advisory'",
+                               pid)
+                    .empty();
+    });
 }
 
 bool still_running(std::future<std::int64_t>& f) {

@@ -11,6 +11,7 @@
 #include "support/serve_child.hpp"
 #include "support/service_fixture.hpp"
 #include "support/sim_runner.hpp"
+#include "support/source_status.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -21,7 +22,6 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 
 namespace changefeed::test {
 namespace {
@@ -198,15 +198,9 @@ TEST_F(saleschannel_test, rejected_credentials_show_as_failing_without_the_secre
         db_.url(), source_yaml(runner.base_url(), "    api_key_id: \"sim-puro-key-id\"\n"
                                                   "    api_key_secret: \"wrong-passphrase-4711\"\n" +
                                                       fast_budget())));
-    json::value status;
-    for (int attempt = 0; attempt < 100; ++attempt) {
-        // The status is polled: no event is committed that could be awaited instead.
-        status = json::parse(http_get(svc.port(), "/sources").body).at("sources").at(0);
-        if (status.at("state") == "failing") {
-            break;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
+    // The status is polled: no event is committed that could be awaited instead.
+    auto status = await_source(svc.port(), "payments",
+                               [](const json::object& s) { return s.at("state") == "failing"; }, 5s);
     ASSERT_EQ(status.at("state"), "failing") << json::serialize(status);
     auto error = std::string(status.at("last_error").as_string());
     EXPECT_NE(error.find("401"), std::string::npos) << error;

@@ -2,6 +2,7 @@
 // GET /activity counting what a source committed (SPEC section 5 plus proto-docs/openapi.yaml).
 #include "db/migrations.hpp"
 #include "sim/pennylane/pennylane_simulator.hpp"
+#include "support/eventually.hpp"
 #include "support/feed_reader.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_fixture.hpp"
@@ -9,9 +10,9 @@
 #include "support/sim_runner.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
-#include <thread>
 
 namespace changefeed::test {
 namespace {
@@ -83,16 +84,15 @@ TEST_F(status_page_test, activity_counts_the_events_a_source_committed_and_needs
     EXPECT_EQ(http_get(svc.port(), "/activity").status, 401u);
     // The poller reports a commit after the feed can already serve it: poll, with a deadline.
     json::object body;
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    do {
-        auto reply = http_get(svc.port(), "/activity", k_auth);
-        ASSERT_EQ(reply.status, 200u);
-        body = json::parse(reply.body).as_object();
-        if (sum(body.at("total")) >= 30) {
-            break;
-        }
-        std::this_thread::sleep_for(50ms);
-    } while (std::chrono::steady_clock::now() < deadline);
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto reply = http_get(svc.port(), "/activity", k_auth);
+            EXPECT_EQ(reply.status, 200u);
+            body = reply.status == 200 ? json::parse(reply.body).as_object() : json::object{};
+            return body.contains("total") && sum(body.at("total")) >= 30;
+        },
+        10s))
+        << json::serialize(body);
 
     EXPECT_EQ(body.at("minutes"), 60);
     EXPECT_EQ(body.at("total").as_array().size(), 60u);
