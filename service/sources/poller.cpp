@@ -163,8 +163,12 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
     }
 
     // A resync's step records its progress in the transaction of its events; the last step
-    // (nothing more upstream and nothing held back: the replay reached the present) ends it.
+    // (nothing more upstream and nothing held back: the replay reached the present) ends it. A
+    // step held back with nothing read is no page of the replay.
     void track_resync(poll_step& s) {
+        if (s.held_back && s.events.empty()) {
+            return;
+        }
         auto previous = std::move(s.extra);
         auto name = config.name;
         auto events = static_cast<std::int64_t>(s.events.size());

@@ -775,11 +775,22 @@ TEST_F(precoro_test, a_resync_held_back_by_the_budget_keeps_running) {
     ASSERT_TRUE(eventually([&] { return swept(svc.port(), {{"Authorization", "Bearer " + token}}); }));
     auto started = test::post_resync(svc.port(), token, "precoro");
     ASSERT_EQ(started.status, 202u) << started.body;
-    // Each held-back step is committed as resync progress; the resync must not end with them.
-    auto progress = test::await_resync(svc.port(), token, "precoro", [](const json::object& r) {
-        return r.at("pages").as_int64() >= 3 || r.at("state") != "running";
-    });
+    // Held-back steps (one per queue_check, each committed) neither end the resync nor count as
+    // its pages.
+    const test::request_headers auth{{"Authorization", "Bearer " + token}};
+    auto waiting = test::await_source(
+        svc.port(), "precoro",
+        [](const json::object& s) { return s.at("sweeps_waiting_for_budget") == true; }, 20s, auth);
+    ASSERT_EQ(waiting.at("sweeps_waiting_for_budget"), true) << json::serialize(waiting);
+    for (int step = 0; step < 2; ++step) {
+        auto before = waiting.at("last_success_at");
+        auto committed = [&before](const json::object& s) { return s.at("last_success_at") != before; };
+        waiting = test::await_source(svc.port(), "precoro", committed, 20s, auth);
+        ASSERT_TRUE(committed(waiting)) << json::serialize(waiting);
+    }
+    auto progress = waiting.at("resync").as_object();
     EXPECT_EQ(progress.at("state"), "running") << json::serialize(progress);
+    EXPECT_EQ(progress.at("pages").as_int64(), 0) << json::serialize(progress);
     EXPECT_EQ(progress.at("events").as_int64(), 0);
     EXPECT_EQ(sim_->requests(), 3u) << "no sweep ran on the budget kept for webhooks";
 }
