@@ -2,9 +2,11 @@
 -- ON CONFLICT. An ON CONFLICT insert probes the event_id index before inserting (a second descent
 -- of a random-UUID index), takes a speculative-insertion lock and writes a confirm record per row;
 -- a plain insert checks uniqueness in its one descent. Only a batch that holds a stored event_id
--- pays twice: the plain insert is rolled back to the block's start and the batch is inserted again
--- with ON CONFLICT DO NOTHING, keeping the seqs it reserved. The protocol (locks, tickets, turns)
--- is unchanged.
+-- pays twice: the plain insert is rolled back to the block's start (up to that event's row, which
+-- vacuum removes) and the batch is inserted again with ON CONFLICT DO NOTHING, keeping the seqs it
+-- reserved. The exception block is a subtransaction, so an append uses two transaction ids instead
+-- of one (anti-wraparound vacuums come twice as often at the same commit rate). The protocol
+-- (locks, tickets, turns) is unchanged.
 CREATE OR REPLACE FUNCTION changefeed_outbox_append(p_events jsonb, p_recorded_at timestamptz, p_checkpoints jsonb)
     RETURNS TABLE (first_seq bigint, inserted bigint[], insert_us bigint, function_us bigint)
     LANGUAGE plpgsql AS $fn$

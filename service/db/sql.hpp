@@ -9,9 +9,9 @@ namespace changefeed::db::sql {
 /// until it ends; taking it exclusively waits for every append in flight and holds off new ones.
 inline constexpr long long k_outbox_lock_key = 0x6368616e67656602;
 
-/// One round trip per group commit (migration 0002): reserves a seq range, inserts the events of
-/// $1 (a JSON array of stored payloads, each with every outbox column's value) with
-/// ON CONFLICT (event_id) DO NOTHING, waits until every earlier appender has ended, upserts the
+/// One round trip per group commit (migrations 0002 and 0007): reserves a seq range, inserts the
+/// events of $1 (a JSON array of stored payloads, each with every outbox column's value), those
+/// whose event_id is stored already skipped, waits until every earlier appender has ended, upserts the
 /// checkpoints of $3 (a JSON array of {source, scope, checkpoint}, no (source, scope) twice) and
 /// notifies `changefeed_outbox` with the highest stored seq. $2 is recorded_at.
 /// Returns one row: the first reserved seq (event i of $1 got first_seq + i when it was stored),
