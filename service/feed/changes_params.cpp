@@ -2,6 +2,7 @@
 
 #include "core/change_event.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace changefeed::feed {
@@ -18,12 +19,29 @@ const std::string* find(const std::vector<std::pair<std::string, std::string>>& 
     return nullptr;
 }
 
-bool parse_non_negative(const std::string& text, std::uint64_t& out) {
+bool parse_non_negative(std::string_view text, std::uint64_t& out) {
+    while (text.size() > 1 && text.front() == '0') {
+        text.remove_prefix(1);
+    }
     if (text.empty() || text.size() > 19) {
         return false;
     }
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+// Names the first of the single-valued parameters that is given more than once.
+std::optional<param_error> repeated_single(
+    const std::vector<std::pair<std::string, std::string>>& query) {
+    for (std::string_view name : {"since", "limit", "wait", "consumer"}) {
+        auto given = std::count_if(query.begin(), query.end(),
+                                   [name](const auto& kv) { return kv.first == name; });
+        if (given > 1) {
+            return param_error{std::string(name),
+                               "parameter '" + std::string(name) + "' is given more than once"};
+        }
+    }
+    return std::nullopt;
 }
 
 bool valid_name(std::string_view v) {
@@ -40,13 +58,9 @@ bool valid_name(std::string_view v) {
     return true;
 }
 
-std::optional<param_error> parse_list(const std::vector<std::pair<std::string, std::string>>& query,
-                                      std::string_view name, std::vector<std::string>& out) {
-    const std::string* raw = find(query, name);
-    if (raw == nullptr) {
-        return std::nullopt;
-    }
-    std::string_view rest(*raw);
+// Adds the comma-separated items of one value of `name` to `out`.
+std::optional<param_error> parse_list_value(std::string_view rest, std::string_view name,
+                                            std::vector<std::string>& out) {
     while (true) {
         auto comma = rest.find(',');
         std::string_view item = rest.substr(0, comma);
@@ -63,6 +77,20 @@ std::optional<param_error> parse_list(const std::vector<std::pair<std::string, s
             break;
         }
         rest.remove_prefix(comma + 1);
+    }
+    return std::nullopt;
+}
+
+// Every occurrence of `name` adds its items to `out` (source=a&source=b is source=a,b).
+std::optional<param_error> parse_list(const std::vector<std::pair<std::string, std::string>>& query,
+                                      std::string_view name, std::vector<std::string>& out) {
+    for (const auto& [key, raw] : query) {
+        if (key != name) {
+            continue;
+        }
+        if (auto e = parse_list_value(raw, name, out)) {
+            return e;
+        }
     }
     return std::nullopt;
 }
@@ -87,7 +115,7 @@ std::variant<std::optional<std::int64_t>, param_error> parse_last_event_id(std::
         return std::optional<std::int64_t>();
     }
     std::uint64_t n = 0;
-    if (!parse_non_negative(std::string(value), n) || n > static_cast<std::uint64_t>(INT64_MAX)) {
+    if (!parse_non_negative(value, n) || n > static_cast<std::uint64_t>(INT64_MAX)) {
         return param_error{"Last-Event-ID", "header 'Last-Event-ID' must be a non-negative integer"};
     }
     return std::optional<std::int64_t>(static_cast<std::int64_t>(n));
@@ -95,6 +123,9 @@ std::variant<std::optional<std::int64_t>, param_error> parse_last_event_id(std::
 
 std::variant<changes_params, param_error> parse_changes_params(
     const std::vector<std::pair<std::string, std::string>>& query, std::uint32_t max_limit) {
+    if (auto e = repeated_single(query)) {
+        return *e;
+    }
     changes_params p;
     std::uint64_t n = 0;
     if (const auto* consumer = find(query, "consumer")) {

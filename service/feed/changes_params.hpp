@@ -27,8 +27,9 @@ struct param_error {
     std::string message;  ///< names the parameter
 };
 
-/// `query` as decoded pairs. Unknown parameters are ignored (forward compatibility); a repeated
-/// parameter uses its first value. `consumer` and `since` together are an error.
+/// `query` as decoded pairs. Unknown parameters are ignored (forward compatibility). A filter
+/// (`source`, `resource`, `operation`) given more than once adds up; `since`, `limit`, `wait` or
+/// `consumer` given twice is an error, as are `consumer` and `since` together.
 std::variant<changes_params, param_error> parse_changes_params(
     const std::vector<std::pair<std::string, std::string>>& query, std::uint32_t max_limit);
 
