@@ -114,7 +114,9 @@ struct service::impl {
         o.on_complete = [this](const http::request& req, const http::response& res,
                                std::chrono::steady_clock::duration took) {
             auto seconds = std::chrono::duration<double>(took).count();
-            metrics.http_request(res.route, req.method, res.status, seconds);
+            // A request answered without its handler's response still counts under its route.
+            auto route = res.route.empty() ? routes.route_of(req.method, req.path) : res.route;
+            metrics.http_request(route, req.method, res.status, seconds);
             count_refused_webhook(req, res);
             // The path only: query strings can carry secrets (webhook tokens).
             log::info("http request",

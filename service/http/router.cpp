@@ -103,23 +103,39 @@ bool router::more_specific(const route& a, const route& b) {
     return false;
 }
 
+const router::route* router::best_route(std::string_view method,
+                                       const std::vector<std::string_view>& path_segments) const {
+    const route* best = nullptr;
+    for (const auto& r : routes_) {
+        if (r.method == method && matches(r, path_segments) &&
+            (best == nullptr || more_specific(r, *best))) {
+            best = &r;
+        }
+    }
+    return best;
+}
+
+std::string router::route_of(std::string_view method, std::string_view path) const {
+    if (path.empty() || path.front() != '/') {
+        return {};
+    }
+    const route* r = best_route(method, split_path(path));
+    return r == nullptr ? std::string() : r->pattern;
+}
+
 boost::asio::awaitable<response> router::dispatch(request req) const {
     if (req.path.empty() || req.path.front() != '/') {
         co_return error_response(404, "not_found", "no such resource");
     }
     auto path_segments = split_path(req.path);
-    const route* best = nullptr;
-    std::set<std::string, std::less<>> allowed;
-    for (const auto& r : routes_) {
-        if (!matches(r, path_segments)) {
-            continue;
-        }
-        allowed.insert(r.method);
-        if (r.method == req.method && (best == nullptr || more_specific(r, *best))) {
-            best = &r;
-        }
-    }
+    const route* best = best_route(req.method, path_segments);
     if (best == nullptr) {
+        std::set<std::string, std::less<>> allowed;
+        for (const auto& r : routes_) {
+            if (matches(r, path_segments)) {
+                allowed.insert(r.method);
+            }
+        }
         if (allowed.empty()) {
             co_return error_response(404, "not_found", "no such resource");
         }

@@ -34,6 +34,11 @@ public:
     /// Throws whatever the handler throws (the server turns that into a 500).
     boost::asio::awaitable<response> dispatch(request req) const;
 
+    /// The pattern of the route dispatch() would run for `method` on `path` (percent-decoded),
+    /// "" when there is none: names the route of a request answered without its handler's
+    /// response (a body refused before routing, a handler that threw).
+    [[nodiscard]] std::string route_of(std::string_view method, std::string_view path) const;
+
 private:
     struct segment {
         std::string text;  ///< literal text, or the placeholder name
@@ -50,6 +55,9 @@ private:
     static bool matches(const route& r, const std::vector<std::string_view>& path_segments);
     /// True when `a` is strictly more specific than `b` (both matching the same path).
     static bool more_specific(const route& a, const route& b);
+    /// The most specific route for `method` matching `path_segments`, or nullptr.
+    const route* best_route(std::string_view method,
+                            const std::vector<std::string_view>& path_segments) const;
 
     std::vector<route> routes_;
 };

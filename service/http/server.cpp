@@ -27,6 +27,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
 #include <array>
@@ -102,6 +103,33 @@ bool parse_target(request& out) {
         out.query.emplace_back(std::move(param.key), std::move(param.value));
     }
     return true;
+}
+
+/// Why parse_target() refused `target`: the query parameter whose percent-encoding is malformed,
+/// where that is the reason, so that the 400 names it.
+std::string malformed_target_message(std::string_view target) {
+    auto question = target.find('?');
+    std::string_view query = question == std::string_view::npos ? "" : target.substr(question + 1);
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        auto eq = pair.find('=');
+        auto key = boost::urls::make_pct_string_view(pair.substr(0, eq));
+        auto value = boost::urls::make_pct_string_view(
+            eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        if (!key || !value) {
+            constexpr std::size_t k_longest_named = 40;
+            if (key && key->decoded_size() <= k_longest_named) {
+                return "parameter '" + key->decode() + "' is not valid percent-encoding";
+            }
+            return "a query parameter's name is not valid percent-encoding";
+        }
+        if (amp == std::string_view::npos) {
+            break;
+        }
+        query.remove_prefix(amp + 1);
+    }
+    return "malformed request target";
 }
 
 /// Headers a handler may not set: the server owns the message framing.
@@ -361,9 +389,11 @@ asio::awaitable<void> server::impl::run_session(session_ptr s) {
         // What we know of the request (without its body), for errors and the hook.
         request meta;
         meta.remote = s->remote;
+        bool target_parsed = false;
         // A Content-Length over the limit fails the header read, but the header was read whole.
         if (parser.is_header_done() || ec == bhttp::error::body_limit) {
             fill_head(parser.get(), meta);
+            target_parsed = parse_target(meta);  // also for the log and route of a refusal
         }
 
         // Answer what could not be read with an error, then close.
@@ -394,8 +424,8 @@ asio::awaitable<void> server::impl::run_session(session_ptr s) {
 
         auto& msg = parser.get();
         unsigned version = msg.version() == 10 ? 10 : 11;
-        if (!parse_target(meta)) {
-            auto answer = error_response(400, "bad_request", "malformed request target");
+        if (!target_parsed) {
+            auto answer = error_response(400, "bad_request", malformed_target_message(meta.target));
             s->state = phase::writing;
             auto write_op = write_response(s, answer, version, false, false);
             auto write_ec = co_await std::move(write_op);

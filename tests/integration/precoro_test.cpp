@@ -258,6 +258,11 @@ TEST_F(precoro_test, webhook_intake_authenticates_validates_and_stores_nothing_i
         return deliveries_counted(metrics, "too_large") == 1;
     };
     EXPECT_TRUE(eventually(counted)) << metrics;
+    // Refused before routing, the 413 still counts under the webhook route.
+    EXPECT_NE(metrics.find("changefeed_http_request_duration_seconds_count{route=\"/webhooks/{source}\","
+                           "method=\"POST\",status=\"413\"} 1"),
+              std::string::npos)
+        << metrics;
     EXPECT_EQ(deliveries_counted(metrics, "unauthorized"), static_cast<double>(refused.size())) << metrics;
     EXPECT_EQ(deliveries_counted(metrics, "invalid"), static_cast<double>(bad.size())) << metrics;
     EXPECT_EQ(deliveries_counted(metrics, "accepted"), 2) << metrics;

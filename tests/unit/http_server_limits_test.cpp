@@ -122,14 +122,16 @@ parsed_reply parse_reply(const std::string& raw) {
     return r;
 }
 
-std::string error_code_of(const std::string& body) {
+std::string error_field_of(const std::string& body, std::string_view field) {
     boost::system::error_code ec;
     auto v = boost::json::parse(body, ec);
     if (ec || !v.is_object() || !v.as_object().contains("error")) {
         return "<not a JSON error: " + body + ">";
     }
-    return std::string(v.at("error").at("code").as_string());
+    return std::string(v.at("error").at(field).as_string());
 }
+
+std::string error_code_of(const std::string& body) { return error_field_of(body, "code"); }
 
 // One plain GET on a new connection: the server still serves.
 unsigned get_ok(asio::io_context& ioc, unsigned short port) {
@@ -162,6 +164,19 @@ TEST(http_server_limits, a_header_block_over_16_kib_gets_431_as_json_and_the_con
                        std::string(15 * 1024, 'a') + "\r\n\r\n";
     asio::write(ok, asio::buffer(fine));
     EXPECT_EQ(parse_reply(read_until_closed(ok, 10s, closed)).status, 200u);
+}
+
+TEST(http_server_limits, a_malformed_percent_escape_is_a_400_that_names_its_parameter) {
+    limited_server server(10s);
+    asio::io_context ioc;
+    bool closed = false;
+    auto s = connect(ioc, server.port());
+    std::string req = "GET /ok?limit=5&since=%ZZ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    asio::write(s, asio::buffer(req));
+    auto reply = parse_reply(read_until_closed(s, 10s, closed));
+    EXPECT_EQ(reply.status, 400u);
+    EXPECT_EQ(error_code_of(reply.body), "bad_request");
+    EXPECT_NE(error_field_of(reply.body, "message").find("'since'"), std::string::npos) << reply.body;
 }
 
 TEST(http_server_limits, a_body_over_1_mib_gets_413_as_json_whether_announced_or_chunked) {
