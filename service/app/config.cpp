@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -777,6 +778,11 @@ std::optional<std::string> process_env(std::string_view name) {
 
 std::variant<app_config, config_error> load_config_file(const std::string& path,
                                                         const env_lookup& env) {
+    // A directory opens and reads as empty: it would pass for a file without a single key.
+    if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
+        return config_error{
+            fmt::format("{}: cannot read: {}", path, std::generic_category().message(EISDIR))};
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         return config_error{
