@@ -66,13 +66,12 @@ std::string delivery_result(const http::response& res) {
     return status != nullptr && *status == "duplicate" ? "duplicate" : "accepted";
 }
 
-// The source name of a `/webhooks/<name>` request target (query ignored); empty for others.
-std::string_view webhook_target_source(std::string_view target) {
-    target = target.substr(0, target.find('?'));
-    if (target.substr(0, k_webhooks_prefix.size()) != k_webhooks_prefix) {
+// The source name of a `/webhooks/<name>` path; empty for others.
+std::string_view webhook_path_source(std::string_view path) {
+    if (path.substr(0, k_webhooks_prefix.size()) != k_webhooks_prefix) {
         return {};
     }
-    auto name = target.substr(k_webhooks_prefix.size());
+    auto name = path.substr(k_webhooks_prefix.size());
     return name.find('/') == std::string_view::npos ? name : std::string_view{};
 }
 
@@ -137,12 +136,13 @@ struct service::impl {
         return o;
     }
 
-    // A webhook body over the server's limit is refused before any route sees it: counted here.
+    // A webhook body over the server's limit is refused before any route sees it: counted here
+    // (the server parses the path of a refused request too).
     void count_refused_webhook(const http::request& req, const http::response& res) {
         if (res.status != 413 || !res.route.empty() || req.method != "POST") {
             return;
         }
-        auto it = webhooks.find(webhook_target_source(req.target));
+        auto it = webhooks.find(webhook_path_source(req.path));
         if (it != webhooks.end()) {
             metrics.webhook_delivery(it->first, "too_large");
         }
