@@ -164,15 +164,15 @@ struct poller::impl : std::enable_shared_from_this<poller::impl> {
 
     // A resync's step records its progress in the transaction of its events; the last step
     // (nothing more upstream and nothing held back: the replay reached the present) ends it. A
-    // step held back with nothing read is no page of the replay.
+    // held-back step read nothing: it is no page of the replay.
     void track_resync(poll_step& s) {
-        if (s.held_back && s.events.empty()) {
+        if (s.held_back) {
             return;
         }
         auto previous = std::move(s.extra);
         auto name = config.name;
         auto events = static_cast<std::int64_t>(s.events.size());
-        bool done = !s.more && !s.held_back;
+        bool done = !s.more;
         std::optional<time::time_point> oldest;
         std::optional<time::time_point> newest;
         for (const auto& e : s.events) {
