@@ -1,9 +1,8 @@
 // GET /changes over real HTTP against the in-process service and a real PostgreSQL.
-#include "db/feed_repository.hpp"
 #include "db/migrations.hpp"
-#include "db/pg_pool.hpp"
 #include "db/outbox_writer.hpp"
 #include "support/http_client.hpp"
+#include "support/outbox_events.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/run_coro.hpp"
 #include "support/service_fixture.hpp"
@@ -12,7 +11,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
-#include <pqxx/pqxx>
 
 #include <future>
 
@@ -70,19 +68,6 @@ protected:
     }
 
     static boost::json::object body(const http_reply& r) { return boost::json::parse(r.body).as_object(); }
-
-    // Ages the events with seq <= `through` past a 30-day retention and lets retention delete them.
-    void expire_through(std::int64_t through) {
-        {
-            pqxx::connection c(db_.url());
-            pqxx::work tx(c);
-            tx.exec_params0("UPDATE outbox SET recorded_at = now() - interval '40 days' WHERE seq <= $1",
-                            through);
-            tx.commit();
-        }
-        auto conn = db::open_connection(db_.url());
-        db::delete_expired(*conn, std::chrono::hours(24 * 30));
-    }
 
     scratch_database db_;
     std::unique_ptr<running_service> service_;
@@ -163,7 +148,7 @@ TEST_F(changes_http_test, unknown_path_is_404_and_wrong_method_405_as_json) {
 }
 
 TEST_F(changes_http_test, since_behind_retention_is_410) {
-    expire_through(5);
+    expire_through(db_.url(), 5);
     auto r = get("/changes?since=2");
     ASSERT_EQ(r.status, 410u);
     auto err = body(r).at("error").as_object();
@@ -173,7 +158,7 @@ TEST_F(changes_http_test, since_behind_retention_is_410) {
 }
 
 TEST_F(changes_http_test, since_now_stays_at_the_head_when_retention_deleted_every_event) {
-    expire_through(25);
+    expire_through(db_.url(), 25);
     auto r = get("/changes?since=now");
     ASSERT_EQ(r.status, 200u) << r.body;
     EXPECT_EQ(body(r).at("next_since").as_int64(), 25);
