@@ -1,11 +1,10 @@
 #include "support/source_status.hpp"
 
+#include "support/eventually.hpp"
 #include "support/http_client.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
-
-#include <thread>
 
 namespace changefeed::test {
 
@@ -36,12 +35,13 @@ std::string last_error_of(const json::object& status) {
 json::object await_source(unsigned short port, const std::string& name,
                           const std::function<bool(const json::object&)>& done,
                           std::chrono::milliseconds limit, const request_headers& headers) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    auto status = source_status(port, name, headers);
-    while (!status.empty() && !done(status) && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        status = source_status(port, name, headers);
-    }
+    json::object status;
+    (void)eventually(
+        [&] {
+            status = source_status(port, name, headers);
+            return status.empty() || done(status);
+        },
+        limit);
     return status;
 }
 
