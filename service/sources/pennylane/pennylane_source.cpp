@@ -83,7 +83,7 @@ public:
         // A resource that cannot be listed reads its changelog as far as the vendor keeps it
         // (the vendor's 422 says when it no longer reaches the watermark).
         if (!state.resync && state.watermark && has_list_endpoint(resource) &&
-            *state.watermark < now - retention_ + k_retention_margin) {
+            *state.watermark < changelog_horizon(now)) {
             log::warn("pennylane watermark is past the changelog retention; resyncing through the list "
                       "endpoint",
                       {{"source", config_.name}, {"resource", resource},
@@ -125,9 +125,14 @@ private:
         return req;
     }
 
+    // The oldest time the changelog is still trusted to serve: the retention, less the margin.
+    time::time_point changelog_horizon(time::time_point now) const {
+        return now - retention_ + k_retention_margin;
+    }
+
     bool starts_beyond_retention(time::time_point now) const {
         auto from = start_from(config_, now);
-        return from && *from <= now - retention_ + k_retention_margin;
+        return from && *from <= changelog_horizon(now);
     }
 
     std::optional<time::time_point> start_date(const resource_state& state,
@@ -138,7 +143,7 @@ private:
         if (state.watermark) {
             return *state.watermark - overlap_;
         }
-        if (auto from = start_from(config_, now); from && *from > now - retention_ + k_retention_margin) {
+        if (auto from = start_from(config_, now); from && *from > changelog_horizon(now)) {
             return from;
         }
         return std::nullopt;  // everything the vendor still retains
@@ -402,7 +407,7 @@ private:
             // The changelog from the oldest it still offers; the floor also keeps the next poll
             // from trying to list again.
             state = resource_state{};
-            state.floor = time::now() - retention_ + k_retention_margin;
+            state.floor = changelog_horizon(time::now());
             more = true;
             co_return;
         }
