@@ -10,6 +10,7 @@
 #include "support/eventually.hpp"
 #include "support/feed_reader.hpp"
 #include "support/http_client.hpp"
+#include "support/metrics_text.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/service_fixture.hpp"
 #include "support/sim_runner.hpp"
@@ -55,11 +56,8 @@ std::string fast_budget() { return "    rate_limit: [{limit: 1000, window: 5s}]\
 double events_counted(const std::string& metrics, const std::string& resource) {
     double counted = 0;
     for (const char* op : {"insert", "update", "delete"}) {
-        auto key = "changefeed_events_total{source=\"pennylane\",resource=\"" + resource +
-                   "\",operation=\"" + op + "\"} ";
-        if (auto at = metrics.find(key); at != std::string::npos) {
-            counted += std::stod(metrics.substr(at + key.size()));
-        }
+        counted += metric_value(metrics, "changefeed_events_total{source=\"pennylane\",resource=\"" +
+                                             resource + "\",operation=\"" + op + "\"}");
     }
     return counted;
 }

@@ -10,6 +10,7 @@
 #include "support/eventually.hpp"
 #include "support/feed_reader.hpp"
 #include "support/http_client.hpp"
+#include "support/metrics_text.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/service_fixture.hpp"
 #include "support/sim_runner.hpp"
@@ -87,9 +88,8 @@ std::int64_t queue_rows(const std::string& url) {
 
 // The webhook deliveries GET /metrics counts for `result` (0 while the series is absent).
 double deliveries_counted(const std::string& metrics, const std::string& result) {
-    auto key = "changefeed_webhook_deliveries_total{source=\"precoro\",result=\"" + result + "\"} ";
-    auto at = metrics.find(key);
-    return at == std::string::npos ? 0 : std::stod(metrics.substr(at + key.size()));
+    return test::metric_value(metrics, "changefeed_webhook_deliveries_total{source=\"precoro\",result=\"" +
+                                           result + "\"}");
 }
 
 // True once the first sweep of every resource has finished (the last configured is invoices).
